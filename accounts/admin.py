@@ -1,0 +1,80 @@
+"""Users in the admin console.
+
+On a tenant host the TENANT_ADMIN manages users (role, activation, password
+reset) and the AUDITOR sees them read-only; roles, not Django groups, decide
+access. On the public host the same page manages platform staff.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
+
+from accounts import services
+from accounts.models import Role, User, in_public_schema
+
+
+class UserCreateForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "role", "first_name", "last_name")
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("A user with this email already exists.")
+        return email
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        user = self.instance
+        demoted = cleaned.get("role", user.role) != Role.TENANT_ADMIN
+        deactivated = not cleaned.get("is_active", user.is_active)
+        if user.pk and user.role == Role.TENANT_ADMIN and user.is_active and (demoted or deactivated):
+            others = User.objects.filter(role=Role.TENANT_ADMIN, is_active=True).exclude(pk=user.pk)
+            if not in_public_schema() and not others.exists():
+                raise forms.ValidationError("The tenant must keep at least one active TENANT_ADMIN.")
+        return cleaned
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreateForm
+    ordering = ("email",)
+    list_display = ("email", "full_name", "role", "is_active", "last_login", "date_joined")
+    list_filter = ("role", "is_active")
+    search_fields = ("email", "first_name", "last_name")
+    readonly_fields = ("last_login", "date_joined", "updated_at")
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "first_name", "last_name",
+                                                              "password1", "password2")}),)
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None):  # type: ignore[no-untyped-def]
+        if obj is None:
+            return self.add_fieldsets
+        access = ("role", "is_active")
+        if in_public_schema():
+            access += ("is_staff", "is_superuser", "groups", "user_permissions")
+        return (
+            (None, {"fields": ("email", "password")}),
+            ("Person", {"fields": ("first_name", "last_name")}),
+            ("Access", {"fields": access}),
+            ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
+        )
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        if change and ("is_active" in form.changed_data and not obj.is_active):
+            services.user_logins_end(user=obj)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.user_delete(user=obj)

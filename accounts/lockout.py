@@ -1,0 +1,24 @@
+"""django-axes hooks: how a login attempt is keyed, and the lockout answer."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from config.problems import problem_response
+
+
+def lockout_username(request: HttpRequest, credentials: dict | None) -> str:
+    """Lock (email, IP) pairs case-insensitively: ``A@x.test`` is ``a@x.test``."""
+    value = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(value).strip().lower()
+
+
+def lockout_response(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> JsonResponse:
+    """429 ``account_locked`` for the API and the admin alike."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    return problem_response(
+        429, "account_locked", title="Account locked",
+        detail=f"Too many failed logins. Try again in {seconds // 60} minutes.",
+        headers={"Retry-After": str(seconds)},
+    )

@@ -1,0 +1,40 @@
+"""Role rules of the API contract, one permission class per rule.
+
+Each class names the roles allowed to read (safe methods) and to change
+(unsafe methods). AUDITOR is never in a change set: it changes nothing.
+"""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from accounts.models import Role
+
+EVERY_ROLE = frozenset(Role)
+
+
+class RolePermission(BasePermission):
+    read_roles: frozenset[str] = frozenset()
+    write_roles: frozenset[str] = frozenset()
+    message = "Your role does not allow this action."
+
+    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        allowed = self.read_roles if request.method in SAFE_METHODS else self.write_roles
+        return user.role in allowed
+
+
+class AnyRole(RolePermission):
+    """Every authenticated user of the tenant (e.g. ``/auth/profile``)."""
+
+    read_roles = EVERY_ROLE
+    write_roles = EVERY_ROLE
+
+
+class UsersAccess(RolePermission):
+    """Users: admins, managers and auditors read; only admins change."""
+
+    read_roles = frozenset({Role.TENANT_ADMIN, Role.MANAGER, Role.AUDITOR})
+    write_roles = frozenset({Role.TENANT_ADMIN})

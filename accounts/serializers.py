@@ -1,0 +1,94 @@
+"""Request and response shapes of the auth and users endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings
+
+from accounts.models import Role, User
+from accounts.tokens import TenantRefreshToken, current_tenant_slug
+
+
+class UserSerializer(serializers.ModelSerializer):
+    tenant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "role", "is_active", "tenant",
+                  "last_login", "date_joined", "updated_at"]
+        read_only_fields = fields
+
+    def get_tenant(self, user: User) -> str | None:
+        return current_tenant_slug()
+
+
+class UserCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=Role.choices)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254, required=False)
+    password = serializers.CharField(write_only=True, max_length=128, required=False)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LoginResponseSerializer(TokenPairSerializer):
+    user = UserSerializer()
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+def _load_refresh(raw: str) -> TenantRefreshToken:
+    try:
+        return TenantRefreshToken(raw)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+class TenantTokenRefreshSerializer(RefreshRequestSerializer):
+    """Rotate a refresh token of this tenant; a vanished or inactive user is a 401."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = _load_refresh(attrs["refresh"])
+        user_id = refresh.payload.get(api_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+        if user is None or not user.is_active:
+            raise InvalidToken("The token's user no longer exists or is inactive.")
+        access = str(refresh.access_token)
+        refresh.blacklist()
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
+        return {"access": access, "refresh": str(refresh)}
+
+
+class LogoutSerializer(RefreshRequestSerializer):
+    """Blacklist a refresh token of this tenant."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _load_refresh(attrs["refresh"]).blacklist()
+        return {}

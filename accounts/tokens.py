@@ -1,0 +1,46 @@
+"""JWTs that belong to one tenant.
+
+Stock simplejwt tokens carry only a user id, so a token from tenant A would
+authenticate on tenant B wherever B has a user with the same id. Every token
+here carries the tenant it was issued in and is refused anywhere else, for
+authentication, refresh and logout alike.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+TENANT_CLAIM = "tenant"
+
+
+def current_tenant_slug() -> str | None:
+    """The slug of the tenant this connection serves (None on the public schema)."""
+    return getattr(connection.tenant, "slug", None)
+
+
+class TenantClaimMixin:
+    payload: dict
+
+    def verify(self) -> None:
+        # Checked before the blacklist lookup so a foreign token never touches
+        # this tenant's tables.
+        tenant = current_tenant_slug()
+        if tenant is None or self.payload.get(TENANT_CLAIM) != tenant:
+            raise TokenError("Token was not issued for this tenant")
+        super().verify()  # type: ignore[misc]
+
+    @classmethod
+    def for_user(cls, user):  # type: ignore[no-untyped-def]
+        token = super().for_user(user)  # type: ignore[misc]
+        token[TENANT_CLAIM] = current_tenant_slug()
+        return token
+
+
+class TenantAccessToken(TenantClaimMixin, AccessToken):
+    pass
+
+
+class TenantRefreshToken(TenantClaimMixin, RefreshToken):
+    access_token_class = TenantAccessToken

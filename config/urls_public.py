@@ -1,0 +1,20 @@
+"""URLs of the public host: probes, docs, WAHA webhooks and the platform admin only."""
+
+from django.contrib import admin
+from django.urls import path, re_path
+from django.views.generic import RedirectView
+
+from config import problems
+from config.urls_common import urlpatterns as common_patterns
+
+urlpatterns = [
+    *common_patterns,
+    path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    re_path(r"^", problems.not_found_view),
+]
+
+handler400 = "config.problems.bad_request_view"
+handler403 = "config.problems.permission_denied_view"
+handler404 = "config.problems.not_found_view"
+handler500 = "config.problems.server_error_view"

@@ -1,0 +1,116 @@
+"""Test setup shared by every suite: tenant schemas, users, API clients.
+
+The two test tenants (acme, globex) and their schemas are created once per
+run, right after pytest-django builds the test database; each test then runs
+inside a transaction that is rolled back, so tenants persist and rows do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django_tenants.utils import tenant_context
+from rest_framework.test import APIClient
+
+from accounts.models import Role, User
+from accounts.tokens import TenantRefreshToken
+
+TEST_TENANTS = {"acme": "acme.localhost", "globex": "globex.localhost"}
+TEST_PASSWORD = "Correct-Horse-Battery-9"
+
+
+def _drop_leftover_schemas() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%%'")
+        for (schema,) in cursor.fetchall():
+            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # noqa: PT004 - extends pytest-django's fixture
+    from tenants.models import Domain, Tenant
+
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        _drop_leftover_schemas()
+        for slug, domain in TEST_TENANTS.items():
+            tenant = Tenant(slug=slug, name=slug.capitalize())
+            tenant.save()
+            Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_and_clean_limits() -> Iterator[None]:
+    caches["ratelimit"].clear()
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def acme(db):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug="acme")
+
+
+@pytest.fixture
+def globex(db):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug="globex")
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., User]:
+    """Create a user in a tenant: ``make_user(acme, Role.AGENT)``."""
+    counter = iter(range(1, 10_000))
+
+    def _make(tenant, role: str = Role.AGENT, *, email: str | None = None, password: str = TEST_PASSWORD,
+              **fields) -> User:
+        with tenant_context(tenant):
+            email = email or f"{role.lower()}{next(counter)}@{tenant.slug}.test"
+            return User.objects.create_user(email, password, role=role, **fields)
+
+    return _make
+
+
+def tokens_for(tenant, user: User) -> TenantRefreshToken:
+    with tenant_context(tenant):
+        return TenantRefreshToken.for_user(user)
+
+
+class TenantClient(APIClient):
+    """An API client addressed to one tenant's host (or the public host)."""
+
+    def __init__(self, host: str = "localhost", **defaults) -> None:
+        super().__init__(HTTP_HOST=host, **defaults)
+
+    def bearer(self, token: str) -> TenantClient:
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return self
+
+
+@pytest.fixture
+def client_for(db) -> Callable[..., TenantClient]:
+    """``client_for(acme, user)`` → a client on acme's host, authenticated as ``user``."""
+
+    def _client(tenant=None, user: User | None = None, *, via_header: bool = False) -> TenantClient:
+        if tenant is None:
+            return TenantClient()
+        client = TenantClient("localhost", HTTP_X_TENANT=tenant.slug) if via_header else TenantClient(
+            TEST_TENANTS[tenant.slug]
+        )
+        if user is not None:
+            client.bearer(str(tokens_for(tenant, user).access_token))
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def public_client() -> TenantClient:
+    return TenantClient()

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class SessionsWahaConfig(AppConfig):
+    name = "sessions_waha"

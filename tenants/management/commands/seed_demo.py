@@ -1,0 +1,50 @@
+"""``manage.py seed_demo``: the demo tenants acme and globex, one user per role.
+
+Idempotent: what exists is left as it is, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from accounts.models import Role, User
+from tenants.models import Tenant
+from tenants.services import TenantSpec, tenant_ensure_user, tenant_provision
+
+DEMO_TENANTS = (("acme", "Acme Corp"), ("globex", "Globex Corporation"))
+PLATFORM_EMAIL = "platform@example.com"
+PLATFORM_PASSWORD = "Platform-Demo-2026"
+
+
+def demo_password(slug: str, role: str) -> str:
+    return f"{slug.capitalize()}-{role.split('_')[-1].capitalize()}-Demo-2026"
+
+
+def demo_email(slug: str, role: str) -> str:
+    return f"{role.split('_')[-1].lower()}@{slug}.test"
+
+
+class Command(BaseCommand):
+    help = "Provision the demo tenants acme and globex with one user per role, and a platform admin."
+
+    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+        connection.set_schema_to_public()
+        if not User.objects.filter(email=PLATFORM_EMAIL).exists():
+            User.objects.create_superuser(PLATFORM_EMAIL, PLATFORM_PASSWORD)
+        rows = [("public", "platform staff", PLATFORM_EMAIL, PLATFORM_PASSWORD)]
+        for slug, name in DEMO_TENANTS:
+            tenant = Tenant.objects.filter(slug=slug).first()
+            if tenant is None:
+                tenant = tenant_provision(TenantSpec(
+                    slug, name, f"{slug}.localhost",
+                    demo_email(slug, Role.TENANT_ADMIN), demo_password(slug, Role.TENANT_ADMIN),
+                ))
+                self.stdout.write(f"provisioned tenant {slug}")
+            for role in Role:
+                tenant_ensure_user(tenant=tenant, email=demo_email(slug, role),
+                                   password=demo_password(slug, role), role=role)
+                rows.append((slug, role.value, demo_email(slug, role), demo_password(slug, role)))
+        self.stdout.write("\nDemo logins (tenant, role, email, password):")
+        for row in rows:
+            self.stdout.write("  {:<8} {:<15} {:<24} {}".format(*row))
