@@ -30,7 +30,7 @@ def _drop_leftover_schemas() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # noqa: PT004 - extends pytest-django's fixture
+def django_db_setup(django_db_setup, django_db_blocker):
     from tenants.models import Domain, Tenant
 
     with django_db_blocker.unblock():
@@ -112,5 +112,5 @@ def client_for(db) -> Callable[..., TenantClient]:
 
 
 @pytest.fixture
-def public_client() -> TenantClient:
+def public_client(db) -> TenantClient:
     return TenantClient()

@@ -24,7 +24,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from accounts.throttles import LoginRateThrottle
-from config.api import APIView, GenericAPIView
+from config.api import APIView, GenericAPIView, PublicAPIView
 from config.pagination import CursorPagination
 
 
@@ -43,8 +43,7 @@ USER_CREATE_EXAMPLE = OpenApiExample(
 
 
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
-class LoginView(APIView):
-    authentication_classes: list = []
+class LoginView(PublicAPIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
@@ -65,8 +64,7 @@ class LoginView(APIView):
                          "user": UserSerializer(user).data})
 
 
-class RefreshView(APIView):
-    authentication_classes: list = []
+class RefreshView(PublicAPIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -80,8 +78,7 @@ class RefreshView(APIView):
         return Response(serializer.validated_data)
 
 
-class LogoutView(APIView):
-    authentication_classes: list = []
+class LogoutView(PublicAPIView):
     permission_classes = [AllowAny]
 
     @extend_schema(

@@ -15,7 +15,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.models import Role, User
 from accounts.tokens import TenantRefreshToken
-from config.problems import Conflict, ServiceError
+from config.problems import Conflict, InvalidInput, ServiceError
 
 logger = logging.getLogger("accounts")
 
@@ -49,7 +49,7 @@ def _validate_password(password: str, user: User) -> None:
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
-        raise ServiceError("The password is too weak.", errors={"password": list(exc.messages)}) from exc
+        raise InvalidInput("The password is too weak.", errors={"password": list(exc.messages)}) from exc
 
 
 def _email_taken(email: str, *, exclude_id: Any = None) -> bool:

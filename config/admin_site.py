@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
-from django.contrib.admin.apps import AdminConfig
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 
 
+class ConsoleLoginForm(AuthenticationForm):
+    """Admin login that admits by role on tenant hosts instead of ``is_staff``."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "not_allowed": "This account may not use the console on this host.",
+    }
+
+    def confirm_login_allowed(self, user) -> None:  # type: ignore[no-untyped-def]
+        super().confirm_login_allowed(user)
+        if not user.may_enter_admin():
+            raise forms.ValidationError(self.error_messages["not_allowed"], code="not_allowed")
+
+
 class ConsoleAdminSite(admin.AdminSite):
+    login_form = ConsoleLoginForm
     site_header = "WhatsApp Gateway console"
     site_title = "WhatsApp Gateway"
     index_title = "Console"
@@ -21,7 +37,3 @@ class ConsoleAdminSite(admin.AdminSite):
         tenant = getattr(request, "tenant", None)
         context["site_header"] = f"{tenant.name} · console" if tenant else "Platform console"
         return context
-
-
-class ConsoleAdminConfig(AdminConfig):
-    default_site = "config.admin_site.ConsoleAdminSite"

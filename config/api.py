@@ -27,3 +27,16 @@ class APIView(MethodCheckedFirst, views.APIView):
 
 class GenericAPIView(MethodCheckedFirst, generics.GenericAPIView):
     pass
+
+
+class PublicAPIView(APIView):
+    """An endpoint anyone may call (login, refresh, logout).
+
+    Without authenticators DRF turns every 401 into a 403; these endpoints
+    still answer a bad token with 401, as the contract says.
+    """
+
+    authentication_classes: list = []
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'

@@ -12,7 +12,8 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -36,6 +37,11 @@ class ServiceError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
+
+
+class InvalidInput(ServiceError):
+    code = "validation_error"
+    title = "Invalid input"
 
 
 class Conflict(ServiceError):

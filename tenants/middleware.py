@@ -17,7 +17,6 @@ from config.logging import tenant_var
 from config.problems import problem_response, tenant_not_found_view
 from tenants.models import Domain, Tenant
 
-
 # Probes and metrics answer on every host without touching the tenant table,
 # so /health stays 200 while PostgreSQL is down.
 TENANTLESS_PATHS = frozenset({"/health", "/health/db", "/ready", "/metrics"})

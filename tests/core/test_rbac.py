@@ -1,0 +1,119 @@
+"""Every role against every endpoint and every method, from one table.
+
+``MATRIX`` mirrors the roles table of the API contract (docs/api.md). Later
+features add their endpoints to the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from accounts.models import Role
+from conftest import TEST_PASSWORD
+
+ADMIN, MANAGER, AGENT, AUDITOR = Role.TENANT_ADMIN, Role.MANAGER, Role.AGENT, Role.AUDITOR
+EVERY_ROLE = frozenset(Role)
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    path: str  # "{target}" is replaced by a fresh AGENT user of the tenant
+    allowed: frozenset
+    ok_status: int
+    body: Callable[[Any], dict] | None = None
+    public: bool = False  # no token needed
+    tags: tuple = field(default=())
+
+
+def _login_body(ctx):
+    return {"email": ctx.actor.email, "password": TEST_PASSWORD}
+
+
+def _refresh_body(ctx):
+    return {"refresh": ctx.refresh}
+
+
+MATRIX: list[Rule] = [
+    Rule("POST", "/auth/login", EVERY_ROLE, 200, _login_body, public=True),
+    Rule("POST", "/auth/refresh", EVERY_ROLE, 200, _refresh_body, public=True),
+    Rule("POST", "/auth/logout", EVERY_ROLE, 204, _refresh_body, public=True),
+    Rule("GET", "/auth/profile", EVERY_ROLE, 200),
+    Rule("GET", "/users", frozenset({ADMIN, MANAGER, AUDITOR}), 200),
+    Rule("POST", "/users", frozenset({ADMIN}), 201,
+         lambda ctx: {"email": "rbac.new@acme.test", "password": "Sturdy-Passphrase-42", "role": "AGENT"}),
+    Rule("GET", "/users/{target}", frozenset({ADMIN, MANAGER, AUDITOR}), 200),
+    Rule("PUT", "/users/{target}", frozenset({ADMIN}), 200, lambda ctx: {"first_name": "Put"}),
+    Rule("PATCH", "/users/{target}", frozenset({ADMIN}), 200, lambda ctx: {"last_name": "Patch"}),
+    Rule("DELETE", "/users/{target}", frozenset({ADMIN}), 204),
+]
+
+PATHS = sorted({rule.path for rule in MATRIX})
+UNLISTED = [(method, path) for path in PATHS for method in METHODS
+            if not any(r.path == path and r.method == method for r in MATRIX)]
+
+
+@dataclass
+class Context:
+    actor: Any
+    target: Any
+    refresh: str
+
+
+@pytest.fixture
+def context_for(acme, make_user):
+    from conftest import tokens_for
+
+    def _ctx(role):
+        actor = make_user(acme, role)
+        return Context(actor=actor, target=make_user(acme, AGENT), refresh=str(tokens_for(acme, actor)))
+
+    return _ctx
+
+
+def _call(client, rule_or_method, path, body=None):
+    return getattr(client, rule_or_method.lower())(path, body or {}, format="json")
+
+
+@pytest.mark.parametrize("role", sorted(EVERY_ROLE))
+@pytest.mark.parametrize("rule", MATRIX, ids=lambda r: f"{r.method} {r.path}")
+def test_role_matrix(rule, role, acme, client_for, context_for):
+    ctx = context_for(role)
+    path = rule.path.format(target=ctx.target.pk)
+    client = client_for(acme) if rule.public else client_for(acme, ctx.actor)
+    response = _call(client, rule.method, path, rule.body(ctx) if rule.body else None)
+    expected = rule.ok_status if role in rule.allowed else 403
+    assert response.status_code == expected, response.content
+    if expected == 403:
+        assert response.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("rule", [r for r in MATRIX if not r.public], ids=lambda r: f"{r.method} {r.path}")
+def test_every_protected_endpoint_needs_a_token(rule, acme, client_for, context_for):
+    path = rule.path.format(target=context_for(AGENT).target.pk)
+    response = _call(client_for(acme), rule.method, path)
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("role", sorted(EVERY_ROLE))
+@pytest.mark.parametrize("method, path", UNLISTED, ids=lambda v: str(v))
+def test_unlisted_methods_are_405_for_everyone(method, path, role, acme, client_for, context_for):
+    ctx = context_for(role)
+    response = _call(client_for(acme, ctx.actor), method, path.format(target=ctx.target.pk))
+    assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
+
+
+def test_auditor_never_changes_anything(acme, client_for, context_for):
+    """Every unsafe method of the table is 403 for an auditor (except the auth endpoints)."""
+    unsafe = [r for r in MATRIX if r.method != "GET" and not r.path.startswith("/auth/")]
+    ctx = context_for(AUDITOR)
+    client = client_for(acme, ctx.actor)
+    for rule in unsafe:
+        body = rule.body(ctx) if rule.body else None
+        response = _call(client, rule.method, rule.path.format(target=ctx.target.pk), body)
+        assert response.status_code == 403, rule
