@@ -13,13 +13,9 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 from django_tenants.utils import tenant_context
-from rest_framework.test import APIClient
 
 from accounts.models import Role, User
-from accounts.tokens import TenantRefreshToken
-
-TEST_TENANTS = {"acme": "acme.localhost", "globex": "globex.localhost"}
-TEST_PASSWORD = "Correct-Horse-Battery-9"
+from tests.support import TEST_PASSWORD, TEST_TENANTS, TenantClient, tokens_for
 
 
 def _drop_leftover_schemas() -> None:
@@ -76,22 +72,6 @@ def make_user(db) -> Callable[..., User]:
             return User.objects.create_user(email, password, role=role, **fields)
 
     return _make
-
-
-def tokens_for(tenant, user: User) -> TenantRefreshToken:
-    with tenant_context(tenant):
-        return TenantRefreshToken.for_user(user)
-
-
-class TenantClient(APIClient):
-    """An API client addressed to one tenant's host (or the public host)."""
-
-    def __init__(self, host: str = "localhost", **defaults) -> None:
-        super().__init__(HTTP_HOST=host, **defaults)
-
-    def bearer(self, token: str) -> TenantClient:
-        self.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        return self
 
 
 @pytest.fixture

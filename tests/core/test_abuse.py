@@ -5,7 +5,7 @@ from django.core.cache import caches
 from django.test import override_settings
 
 from accounts.models import Role
-from conftest import TEST_PASSWORD, TenantClient
+from tests.support import TEST_PASSWORD, TenantClient
 
 WRONG = "Definitely-Wrong-99"
 

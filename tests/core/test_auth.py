@@ -10,7 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts.models import Role
 from accounts.tokens import TenantAccessToken
-from conftest import TEST_PASSWORD, tokens_for
+from tests.support import TEST_PASSWORD, tokens_for
 
 
 def login(client, email, password=TEST_PASSWORD):

@@ -5,7 +5,7 @@ from django_tenants.utils import tenant_context
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import Role, User
-from conftest import TEST_PASSWORD, TenantClient, tokens_for
+from tests.support import TEST_PASSWORD, TenantClient, tokens_for
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from accounts.models import Role
-from conftest import TenantClient
+from tests.support import TenantClient
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
-from conftest import TEST_PASSWORD
+from tests.support import TEST_PASSWORD
 
 ADMIN, MANAGER, AGENT, AUDITOR = Role.TENANT_ADMIN, Role.MANAGER, Role.AGENT, Role.AUDITOR
 EVERY_ROLE = frozenset(Role)
@@ -67,7 +67,7 @@ class Context:
 
 @pytest.fixture
 def context_for(acme, make_user):
-    from conftest import tokens_for
+    from tests.support import tokens_for
 
     def _ctx(role):
         actor = make_user(acme, role)

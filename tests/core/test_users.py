@@ -4,7 +4,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
-from conftest import TEST_PASSWORD
+from tests.support import TEST_PASSWORD
 
 
 @pytest.fixture

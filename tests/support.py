@@ -1,0 +1,28 @@
+"""Helpers shared by test modules (import from here, not from conftest)."""
+
+from __future__ import annotations
+
+from django_tenants.utils import tenant_context
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.tokens import TenantRefreshToken
+
+TEST_TENANTS = {"acme": "acme.localhost", "globex": "globex.localhost"}
+TEST_PASSWORD = "Correct-Horse-Battery-9"
+
+
+def tokens_for(tenant, user: User) -> TenantRefreshToken:
+    with tenant_context(tenant):
+        return TenantRefreshToken.for_user(user)
+
+
+class TenantClient(APIClient):
+    """An API client addressed to one tenant's host (or the public host)."""
+
+    def __init__(self, host: str = "localhost", **defaults) -> None:
+        super().__init__(HTTP_HOST=host, **defaults)
+
+    def bearer(self, token: str) -> TenantClient:
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return self
