@@ -34,6 +34,6 @@ class ConsoleAdminSite(admin.AdminSite):
 
     def each_context(self, request: HttpRequest) -> dict:
         context = super().each_context(request)
-        tenant = getattr(request, "tenant", None)
-        context["site_header"] = f"{tenant.name} · console" if tenant else "Platform console"
+        tenant_name = getattr(getattr(request, "tenant", None), "name", None)
+        context["site_header"] = f"{tenant_name} · console" if tenant_name else "Platform console"
         return context

@@ -9,8 +9,8 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
 
 from config.logging import request_id_var, tenant_var
 from config.problems import problem_response, server_error_view
@@ -60,6 +60,13 @@ class ProblemExceptionMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig):
             return problem_response(413, "payload_too_large", title="Request body too large")
+        if isinstance(exception, Http404):
+            return problem_response(404, "not_found")
+        if isinstance(exception, PermissionDenied):
+            return problem_response(403, "permission_denied")
+        if isinstance(exception, (SuspiciousOperation, BadRequest)):
+            logger.warning("http.bad_request path=%s error=%s", request.path, type(exception).__name__)
+            return problem_response(400, "bad_request")
         logger.exception("http.unhandled_exception path=%s error=%s", request.path, type(exception).__name__)
         return server_error_view(request)
 

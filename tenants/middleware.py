@@ -26,7 +26,7 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()
         if request.path in TENANTLESS_PATHS:
-            request.tenant = None
+            request.tenant = connection.tenant
             self.setup_url_routing(request=request, force_public=True)
             return None
         try:
@@ -52,7 +52,7 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
 
         if tenant is None:
             # Any host that is not a tenant's is the public host.
-            request.tenant = None
+            request.tenant = connection.tenant
             self.setup_url_routing(request=request, force_public=True)
             return None
         tenant.domain_url = hostname
