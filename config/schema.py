@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-PROBLEM_EXAMPLE = {
-    "type": "https://docs.waha-gateway.dev/problems/validation_error",
-    "title": "Invalid input",
-    "status": 400,
-    "detail": "The request body or parameters are invalid.",
-    "code": "validation_error",
-    "errors": {"email": ["Enter a valid email address."]},
+_EXAMPLE_CODES = {
+    "400": ("validation_error", "Invalid input", "The request body or parameters are invalid."),
+    "401": ("token_invalid", "Unauthorized", "Token was not issued for this tenant"),
+    "403": ("permission_denied", "Forbidden", "Your role does not allow this action."),
+    "404": ("not_found", "Not found", "No user with this id."),
+    "405": ("method_not_allowed", "Method Not Allowed", 'Method "DELETE" not allowed.'),
+    "413": ("payload_too_large", "Request body too large", "The request body exceeds the size this endpoint accepts."),
+    "415": ("unsupported_media_type", "Unsupported Media Type", 'Unsupported media type "text/plain" in request.'),
+    "429": ("rate_limited", "Too Many Requests", "Request was throttled. Expected available in 42 seconds."),
 }
+
+
+def problem_example(status: str) -> dict:
+    code, title, detail = _EXAMPLE_CODES[status]
+    example = {"type": f"https://docs.waha-gateway.dev/problems/{code}", "title": title, "status": int(status),
+               "detail": detail, "code": code}
+    if status == "400":
+        example["errors"] = {"email": ["Enter a valid email address."]}
+    return example
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -72,7 +83,10 @@ class ServiceAutoSchema(AutoSchema):
             return responses
         for code in self._error_codes():
             if code not in responses:
-                body = self._get_response_for_code(ProblemSerializer, code, ["application/problem+json"], direction)
-                body["description"] = _ERROR_DESCRIPTIONS[code]
-                responses[code] = body
+                response = OpenApiResponse(
+                    ProblemSerializer, description=_ERROR_DESCRIPTIONS[code],
+                    examples=[OpenApiExample(_EXAMPLE_CODES[code][0], value=problem_example(code),
+                                             status_codes=[code], response_only=True)],
+                )
+                responses[code] = self._get_response_for_code(response, code, ["application/problem+json"], direction)
         return responses

@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -45,6 +46,10 @@ def _validate(spec: TenantSpec) -> None:
         validate_email(spec.admin_email)
     except ValidationError as exc:
         raise TenantProvisionError(f"Admin email {spec.admin_email!r} is invalid.") from exc
+    try:
+        password_validation.validate_password(spec.admin_password, User(email=spec.admin_email))
+    except ValidationError as exc:
+        raise TenantProvisionError("Admin password rejected: " + " ".join(exc.messages)) from exc
     if Tenant.objects.filter(slug=spec.slug).exists() or Tenant.objects.filter(
         schema_name=schema_name_for(spec.slug)
     ).exists():
