@@ -12,7 +12,9 @@ TOKEN = "metrics-test-token-0123456789"
 
 
 def _health_requests_total(text: str) -> float:
-    pattern = re.compile(r'^django_http_responses_total_by_status_view_method_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
+    pattern = re.compile(
+        r"^django_http_responses_total_by_status_view_method_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$"
+    )
     total = 0.0
     for line in text.splitlines():
         match = pattern.match(line)
