@@ -17,6 +17,8 @@ from django_tenants.utils import tenant_context
 from accounts.models import Role, User
 from tests.support import TEST_PASSWORD, TEST_TENANTS, TenantClient, tokens_for
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 
 def _drop_leftover_schemas() -> None:
     with connection.cursor() as cursor:

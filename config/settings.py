@@ -80,9 +80,10 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "config.middleware.ProblemExceptionMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
-    "tenants.middleware.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files are served before tenant routing: no database lookup for them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TenantRoutingMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -242,6 +243,9 @@ WAHA_BASE_URL = env.str("WAHA_BASE_URL", default="http://127.0.0.1:3001")
 WAHA_API_KEY = env.str("WAHA_API_KEY", default="sandbox-dev-key-change-me")
 WEBHOOK_BASE_URL = env.str("WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
 SEND_PACING = env.str("SEND_PACING", default="on")
+# WAHA can hold a send or QR request ~15 s while a session starts (PROTOCOL §9.2).
+WAHA_CONNECT_TIMEOUT = env.float("WAHA_CONNECT_TIMEOUT", default=3.05)
+WAHA_READ_TIMEOUT = env.float("WAHA_READ_TIMEOUT", default=20.0)
 
 # --------------------------------------------------------------------------- Celery
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -254,6 +258,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "sessions-reconcile": {
+        "task": "sessions_waha.reconcile_all",
+        "schedule": env.float("SESSIONS_RECONCILE_SECONDS", default=20.0),
+    },
+}
+# Keep Django's LOGGING (LOG_FORMAT=json included) in worker and beat.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --------------------------------------------------------------------------- metrics
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

@@ -10,6 +10,7 @@ from config.urls_common import urlpatterns as common_patterns
 urlpatterns = [
     *common_patterns,
     path("", include("accounts.urls")),
+    path("", include("sessions_waha.urls")),
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     # Anything else is a JSON 404, also with DEBUG on.

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
+from sessions_waha.models import Session
+from sessions_waha.services import WahaUnavailable, session_create, session_declare
 from tenants.models import Tenant
 from tenants.services import TenantSpec, tenant_ensure_user, tenant_provision
 
 DEMO_TENANTS = (("acme", "Acme Corp"), ("globex", "Globex Corporation"))
+DEMO_SESSION = "main"
 PLATFORM_EMAIL = "platform@example.com"
 PLATFORM_PASSWORD = "Platform-Demo-2026"
 
@@ -45,6 +49,20 @@ class Command(BaseCommand):
                 tenant_ensure_user(tenant=tenant, email=demo_email(slug, role),
                                    password=demo_password(slug, role), role=role)
                 rows.append((slug, role.value, demo_email(slug, role), demo_password(slug, role)))
+            self._ensure_demo_session(tenant)
         self.stdout.write("\nDemo logins (tenant, role, email, password):")
         for row in rows:
             self.stdout.write("  {:<8} {:<15} {:<24} {}".format(*row))
+
+    def _ensure_demo_session(self, tenant: Tenant) -> None:
+        """Each demo tenant gets a session 'main'; the sandbox pairs it by itself."""
+        with tenant_context(tenant):
+            if Session.objects.alive().filter(name=DEMO_SESSION).exists():
+                return
+            try:
+                session = session_create(name=DEMO_SESSION)
+                self.stdout.write(f"session {tenant.slug}/{DEMO_SESSION}: {session.status}")
+            except WahaUnavailable:
+                session_declare(name=DEMO_SESSION)
+                self.stdout.write(f"session {tenant.slug}/{DEMO_SESSION}: WAHA not reachable yet; "
+                                  "the worker creates it there once it answers")

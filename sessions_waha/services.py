@@ -1,0 +1,309 @@
+"""Session lifecycle: create, refresh, QR, stop, start, restart, logout, delete.
+
+WAHA is called through ``sessions_waha.waha`` only. Every operation is
+all-or-nothing: when WAHA fails, the database is left as it was, and a
+session created in WAHA whose database rows cannot be committed is deleted
+from WAHA again, so nothing half-made survives a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from config.problems import Conflict, InvalidInput, ServiceError
+from sessions_waha.models import Session, SessionStatus
+from sessions_waha.waha import WahaClient, WahaError, WahaNotFound, WahaSessionNotReady, client_for
+from tenants import waha_pool
+from tenants.models import Tenant, WahaServer
+
+logger = logging.getLogger("sessions_waha")
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+# Events this service consumes (PROTOCOL §5.1); anything else would be noise.
+WEBHOOK_EVENTS = [
+    "session.status", "message", "message.ack", "message.ack.group",
+    "message.revoked", "message.edited", "message.reaction",
+]
+STATUS_STALE_AFTER = timedelta(seconds=10)
+_KNOWN_STATUSES = {choice.value for choice in SessionStatus}
+LOST_IN_WAHA = "Session not found in WAHA"
+
+
+class WahaUnavailable(ServiceError):
+    status_code = 503
+    code = "waha_unavailable"
+    title = "WAHA unavailable"
+
+
+class SessionNotReady(Conflict):
+    code = "session_not_ready"
+    title = "Session not ready"
+
+
+def waha_client(server: WahaServer) -> WahaClient:
+    """The pooled client for ``server`` (one connection pool per server)."""
+    return client_for(server.base_url, server.api_key, connect_timeout=settings.WAHA_CONNECT_TIMEOUT,
+                      read_timeout=settings.WAHA_READ_TIMEOUT)
+
+
+def _unavailable(exc: WahaError, action: str) -> WahaUnavailable:
+    # str(exc) never contains the API key (the client redacts it).
+    logger.warning("waha.call_failed action=%s error=%s detail=%s", action, type(exc).__name__, exc)
+    return WahaUnavailable(f"WAHA could not {action}: {exc.message if hasattr(exc, 'message') else exc}")
+
+
+def _current_tenant() -> Tenant:
+    return Tenant.objects.get(schema_name=connection.schema_name)
+
+
+def _waha_name_for(tenant: Tenant, name: str) -> str:
+    # Unique across tenants and servers, and inside WAHA's 54-character limit.
+    return f"{tenant.slug[:16]}_{name[:24]}_{secrets.token_hex(4)}"
+
+
+def webhook_config(*, tenant: Tenant, session: Session, hmac_key: str) -> dict[str, Any]:
+    """The WAHA session config: our signed webhook and tenant metadata (PROTOCOL §2, §5)."""
+    return {
+        "webhooks": [{
+            "url": settings.WEBHOOK_BASE_URL.rstrip("/") + "/webhooks/waha",
+            "events": WEBHOOK_EVENTS,
+            "hmac": {"key": hmac_key},
+            "retries": {"policy": "exponential", "delaySeconds": 2, "attempts": 10},
+        }],
+        "metadata": {"tenant": tenant.slug, "session_id": str(session.id)},
+    }
+
+
+def _apply_waha_state(session: Session, info: dict[str, Any] | None) -> None:
+    """Copy WAHA's view of the session (status, paired number) onto ``session``."""
+    now = timezone.now()
+    status = (info or {}).get("status") or SessionStatus.STOPPED
+    # PASSKEY_* are pairing steps like the QR scan (GOWS, PROTOCOL §2).
+    status = SessionStatus.SCAN_QR_CODE if str(status).startswith("PASSKEY") else status
+    if status not in _KNOWN_STATUSES:
+        status = SessionStatus.STARTING
+    if status != session.status:
+        logger.info("session.status_changed session_id=%s from=%s to=%s", session.id, session.status, status)
+        session.status = status
+        session.status_changed_at = now
+    me = (info or {}).get("me") or {}
+    if me.get("id"):
+        session.phone = "+" + me["id"].split("@", 1)[0].split(":", 1)[0]
+        session.push_name = (me.get("pushName") or "")[:100]
+    session.status_refreshed_at = now
+
+
+def session_create(*, name: str, start: bool = True) -> Session:
+    """Create a session in this tenant and in WAHA (webhook registered, started)."""
+    if not NAME_PATTERN.match(name or ""):
+        raise InvalidInput(errors={"name": ["Use 1-40 letters, digits, '-' or '_', starting with a letter or digit."]})
+    if Session.objects.alive().filter(name=name).exists():
+        raise Conflict(f"A session named {name!r} already exists.")
+    tenant = _current_tenant()
+    hmac_key = secrets.token_hex(32)
+    created_in_waha: tuple[WahaClient, str] | None = None
+    try:
+        with transaction.atomic():
+            server = waha_pool.waha_server_pick(tenant=tenant)
+            session = Session(name=name, waha_name=_waha_name_for(tenant, name), waha_server=server)
+            session.save()
+            waha_pool.session_route_add(server=server, waha_session_name=session.waha_name, tenant=tenant,
+                                        session_id=session.id, hmac_key=hmac_key)
+            client = waha_client(server)
+            config = webhook_config(tenant=tenant, session=session, hmac_key=hmac_key)
+            created_in_waha = (client, session.waha_name)
+            info = client.session_create(name=session.waha_name, config=config, start=start)
+            _apply_waha_state(session, info)
+            session.save()
+    except IntegrityError as exc:
+        _undo_waha_create(created_in_waha)
+        raise Conflict(f"A session named {name!r} already exists.") from exc
+    except WahaError as exc:
+        # The create may have reached WAHA before failing (a read timeout): remove it.
+        _undo_waha_create(created_in_waha)
+        raise _unavailable(exc, "create the session") from exc
+    except BaseException:
+        _undo_waha_create(created_in_waha)
+        raise
+    logger.info("session.created session_id=%s waha_name=%s server=%s", session.id, session.waha_name, server.name)
+    return session
+
+
+def _undo_waha_create(created: tuple[WahaClient, str] | None) -> None:
+    if created is None:
+        return
+    client, waha_name = created
+    try:
+        client.session_delete(name=waha_name)
+    except WahaError:
+        # Logged for the operator: the reconcile task also removes WAHA sessions without a route.
+        logger.error("session.orphan_cleanup_failed waha_name=%s", waha_name)
+
+
+def session_declare(*, name: str) -> Session:
+    """Record a session without WAHA (seeding while WAHA is down); reconcile creates it later."""
+    tenant = _current_tenant()
+    with transaction.atomic():
+        server = waha_pool.waha_server_pick(tenant=tenant)
+        session = Session.objects.create(name=name, waha_name=_waha_name_for(tenant, name), waha_server=server,
+                                         provisioned=False)
+        waha_pool.session_route_add(server=server, waha_session_name=session.waha_name, tenant=tenant,
+                                    session_id=session.id, hmac_key=secrets.token_hex(32))
+    return session
+
+
+def session_provision(*, session: Session) -> Session:
+    """Create a declared (or lost) session in WAHA with its stored config, and start it."""
+    tenant = _current_tenant()
+    route = waha_pool.session_route_get(session_id=session.id)
+    if route is None:
+        raise Conflict("The session has no route; delete and recreate it.")
+    client = waha_client(session.waha_server)
+    config = webhook_config(tenant=tenant, session=session, hmac_key=route.hmac_key)
+    try:
+        info = client.session_create(name=session.waha_name, config=config, start=True)
+    except WahaError as exc:
+        raise _unavailable(exc, "create the session") from exc
+    _apply_waha_state(session, info)
+    session.provisioned = True
+    session.last_error = ""
+    session.save()
+    logger.info("session.provisioned session_id=%s waha_name=%s", session.id, session.waha_name)
+    return session
+
+
+def session_refresh(*, session: Session, if_stale: bool = False) -> Session:
+    """Read the session's status from WAHA; keep the stored one when WAHA cannot answer."""
+    fresh_enough = session.status_refreshed_at and timezone.now() - session.status_refreshed_at < STATUS_STALE_AFTER
+    if not session.provisioned or (if_stale and fresh_enough):
+        return session
+    try:
+        info = waha_client(session.waha_server).session_get(name=session.waha_name)
+        session.last_error = ""
+    except WahaNotFound:
+        info = None  # WAHA lost it (e.g. a restarted sandbox): the reconcile task recreates it
+        session.last_error = LOST_IN_WAHA
+    except WahaError as exc:
+        logger.warning("session.refresh_failed session_id=%s error=%s", session.id, type(exc).__name__)
+        return session
+    _apply_waha_state(session, info)
+    session.save()
+    return session
+
+
+def session_qr(*, session: Session, as_json: bool) -> bytes | dict[str, str]:
+    """The pairing QR (PNG bytes, or ``{"mimetype", "data"}``); 409 unless SCAN_QR_CODE."""
+    session = session_refresh(session=session)
+    if session.status != SessionStatus.SCAN_QR_CODE:
+        raise SessionNotReady(f"The session is {session.status}; a QR code exists only in SCAN_QR_CODE.")
+    client = waha_client(session.waha_server)
+    try:
+        return client.qr_base64(name=session.waha_name) if as_json else client.qr_png(name=session.waha_name)
+    except WahaSessionNotReady as exc:
+        raise SessionNotReady(f"The session is {exc.status}; a QR code exists only in SCAN_QR_CODE.") from exc
+    except WahaError as exc:
+        raise _unavailable(exc, "return the QR code") from exc
+
+
+def _lifecycle(session: Session, action: str) -> Session:
+    client = waha_client(session.waha_server)
+    call = {"start": client.session_start, "stop": client.session_stop, "restart": client.session_restart,
+            "logout": client.session_logout}[action]
+    try:
+        info = call(name=session.waha_name)
+        if info is None or "status" not in info:
+            info = client.session_get(name=session.waha_name)
+    except WahaError as exc:
+        raise _unavailable(exc, f"{action} the session") from exc
+    _apply_waha_state(session, info)
+    if action == "logout":
+        session.phone, session.push_name = "", ""
+    session.save()
+    logger.info("session.%s session_id=%s status=%s", action, session.id, session.status)
+    return session
+
+
+def session_stop(*, session: Session) -> Session:
+    """Stop the session in WAHA (pairing is kept)."""
+    return _lifecycle(session, "stop")
+
+
+def session_start(*, session: Session) -> Session:
+    return _lifecycle(session, "start")
+
+
+def session_restart(*, session: Session) -> Session:
+    return _lifecycle(session, "restart")
+
+
+def session_logout(*, session: Session) -> Session:
+    """Unpair the phone; WAHA restarts the session with a new QR code."""
+    return _lifecycle(session, "logout")
+
+
+def session_delete(*, session: Session) -> None:
+    """Stop and delete the session in WAHA, then hide it here (its messages stay readable)."""
+    if session.provisioned:
+        try:
+            waha_client(session.waha_server).session_delete(name=session.waha_name)
+        except WahaError as exc:
+            raise _unavailable(exc, "delete the session") from exc
+    with transaction.atomic():
+        session.deleted_at = timezone.now()
+        session.status = SessionStatus.STOPPED
+        session.save(update_fields=["deleted_at", "status", "updated_at"])
+        waha_pool.session_route_remove(session_id=session.id)
+    logger.info("session.deleted session_id=%s waha_name=%s", session.id, session.waha_name)
+
+
+def sessions_reconcile() -> dict[str, int]:
+    """Bring WAHA in line with this tenant's sessions: create missing ones, refresh the rest."""
+    counts = {"provisioned": 0, "refreshed": 0, "failed": 0}
+    for session in Session.objects.alive().select_related("waha_server"):
+        try:
+            session = session_refresh(session=session)
+            if not session.provisioned or session.last_error == LOST_IN_WAHA:
+                session_provision(session=session)
+                counts["provisioned"] += 1
+            else:
+                counts["refreshed"] += 1
+        except ServiceError as exc:
+            counts["failed"] += 1
+            Session.objects.filter(pk=session.pk).update(last_error=str(exc.detail)[:300])
+    return counts
+
+
+def waha_orphans_remove(*, server: WahaServer) -> list[str]:
+    """Delete sessions this service created in WAHA that no route knows any more.
+
+    A create that timed out may still complete inside WAHA after we gave up
+    and rolled back; such a session carries our metadata but has no route.
+    Sessions made by anyone else (no ``session_id`` metadata) are left alone.
+    """
+    client = waha_client(server)
+    try:
+        listed = client.sessions_list(all=True)
+    except WahaError as exc:
+        logger.warning("waha.orphan_sweep_failed server=%s error=%s", server.name, type(exc).__name__)
+        return []
+    known = waha_pool.session_route_names(server=server)
+    removed = []
+    for info in listed:
+        metadata = (info.get("config") or {}).get("metadata") or {}
+        if "session_id" in metadata and info.get("name") not in known:
+            try:
+                client.session_delete(name=info["name"])
+                removed.append(info["name"])
+            except WahaError:
+                logger.warning("waha.orphan_delete_failed waha_name=%s", info.get("name"))
+    if removed:
+        logger.warning("waha.orphans_removed server=%s names=%s", server.name, ",".join(removed))
+    return removed

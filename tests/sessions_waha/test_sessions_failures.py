@@ -1,0 +1,118 @@
+"""WAHA down, slow or refusing: 503 waha_unavailable and nothing half-made."""
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import Role
+from sessions_waha import services
+from sessions_waha.models import Session
+from tenants.models import SessionRoute, WahaServer
+
+
+@pytest.fixture
+def api(acme, make_user, client_for):
+    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
+
+
+def assert_nothing_left(acme, sandbox=None):
+    with tenant_context(acme):
+        assert not Session.objects.exists()
+    assert not SessionRoute.objects.exists()
+    if sandbox is not None:
+        assert sandbox.session_names() == set()
+
+
+def test_waha_not_listening_is_503_and_nothing_is_stored(api, acme, settings, db):
+    settings.WAHA_BASE_URL = "http://127.0.0.1:9"
+    settings.WAHA_API_KEY = "whatever-key-123456"
+    response = api.post("/waha/sessions", {"name": "support"}, format="json")
+    assert response.status_code == 503 and response.json()["code"] == "waha_unavailable"
+    assert_nothing_left(acme)
+
+
+def test_waha_dropping_connections_is_503(api, acme, sandbox):
+    sandbox.faults(down=True)
+    response = api.post("/waha/sessions", {"name": "support"}, format="json")
+    assert response.status_code == 503
+    sandbox.faults()
+    assert_nothing_left(acme, sandbox)
+
+
+def test_waha_rejecting_our_key_is_503_without_the_key_in_the_answer(api, acme, sandbox, settings):
+    settings.WAHA_API_KEY = "a-wrong-key-that-must-not-leak"
+    response = api.post("/waha/sessions", {"name": "support"}, format="json")
+    assert response.status_code == 503 and response.json()["code"] == "waha_unavailable"
+    assert b"a-wrong-key-that-must-not-leak" not in response.content
+    assert_nothing_left(acme, sandbox)
+
+
+def test_slow_waha_times_out_with_503_and_nothing_is_kept(api, acme, sandbox, settings):
+    settings.WAHA_READ_TIMEOUT = 0.3
+    sandbox.faults(latency_ms=800)
+    response = api.post("/waha/sessions", {"name": "support"}, format="json")
+    assert response.status_code == 503 and response.json()["code"] == "waha_unavailable"
+    sandbox.faults()
+    assert_nothing_left(acme)
+
+
+def test_orphan_sweep_removes_our_sessions_without_a_route(sandbox, db):
+    """A create that timed out may still finish inside WAHA; the sweep deletes it."""
+    from tenants.waha_pool import waha_server_default
+
+    metadata = {"tenant": "acme", "session_id": "5b0c1d2e-0000-4000-8000-000000000000"}
+    sandbox.control("POST", "/api/sessions", json={"name": "acme_late_1234abcd", "config": {"metadata": metadata}})
+    assert services.waha_orphans_remove(server=waha_server_default()) == ["acme_late_1234abcd"]
+    assert sandbox.session_names() == set()
+
+
+def test_orphan_sweep_leaves_foreign_sessions_alone(sandbox, db):
+    sandbox.control("POST", "/api/sessions", json={"name": "someone-elses", "start": False})
+    from tenants.waha_pool import waha_server_default
+
+    assert services.waha_orphans_remove(server=waha_server_default()) == []
+    assert sandbox.session_names() == {"someone-elses"}
+
+
+def test_waha_down_on_delete_is_503_and_the_session_stays(api, acme, sandbox):
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    sandbox.faults(down=True)
+    assert api.delete(f"/waha/sessions/{created['id']}").status_code == 503
+    sandbox.faults()
+    assert api.get(f"/waha/sessions/{created['id']}").status_code == 200
+    assert SessionRoute.objects.filter(session_id=created["id"]).exists()
+
+
+def test_waha_down_on_stop_and_qr_is_503(api, sandbox):
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    sandbox.faults(down=True)
+    assert api.post(f"/waha/sessions/{created['id']}/stop").status_code == 503
+    assert api.get(f"/waha/sessions/{created['id']}/qr").status_code in (409, 503)
+
+
+def test_detail_answers_from_the_database_while_waha_is_down(api, acme, sandbox):
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    sandbox.faults(down=True)
+    with tenant_context(acme):
+        Session.objects.update(status_refreshed_at=None)
+    response = api.get(f"/waha/sessions/{created['id']}")
+    assert response.status_code == 200 and response.json()["status"] == created["status"]
+
+
+def test_reconcile_recreates_sessions_waha_lost(api, acme, sandbox):
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    sandbox.control("POST", "/sandbox/reset")  # WAHA restarted without persistence
+    assert sandbox.session_names() == set()
+    with tenant_context(acme):
+        counts = services.sessions_reconcile()
+        session = Session.objects.get(pk=created["id"])
+    assert counts["provisioned"] == 1
+    assert sandbox.session_names() == {session.waha_name}
+
+
+def test_declared_session_is_created_in_waha_by_reconcile(acme, sandbox):
+    with tenant_context(acme):
+        declared = services.session_declare(name="main")
+        assert not declared.provisioned
+        services.sessions_reconcile()
+        declared.refresh_from_db()
+    assert declared.provisioned and sandbox.session_names() == {declared.waha_name}
