@@ -6,7 +6,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Role
 from sessions_waha import services
 from sessions_waha.models import Session
-from tenants.models import SessionRoute, WahaServer
+from tenants.models import SessionRoute
 
 
 @pytest.fixture
