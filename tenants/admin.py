@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.db.models import Count
 from django.http import HttpRequest
 
 from accounts.models import in_public_schema
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, SessionRoute, Tenant, WahaServer
 
 
 class PublicOnlyAdmin(admin.ModelAdmin):
@@ -26,7 +28,7 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(PublicOnlyAdmin):
-    list_display = ("slug", "name", "schema_name", "is_active", "created_at")
+    list_display = ("slug", "name", "schema_name", "waha_server", "is_active", "created_at")
     search_fields = ("slug", "name")
     list_filter = ("is_active",)
     readonly_fields = ("schema_name", "created_at")
@@ -41,3 +43,53 @@ class TenantAdmin(PublicOnlyAdmin):
 class DomainAdmin(PublicOnlyAdmin):
     list_display = ("domain", "tenant", "is_primary")
     search_fields = ("domain", "tenant__slug")
+
+
+class WahaServerForm(forms.ModelForm):
+    api_key = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False),
+        help_text="Sent as X-Api-Key. Leave empty to keep the current key.",
+    )
+
+    class Meta:
+        model = WahaServer
+        fields = ("name", "base_url", "api_key", "session_capacity", "is_active")
+
+    def clean_api_key(self) -> str:
+        key = self.cleaned_data.get("api_key") or ""
+        if not key and not self.instance.pk:
+            raise forms.ValidationError("An API key is required.")
+        return key or self.instance.api_key
+
+
+@admin.register(WahaServer)
+class WahaServerAdmin(PublicOnlyAdmin):
+    form = WahaServerForm
+    list_display = ("name", "base_url", "sessions_used", "session_capacity", "is_active")
+    list_filter = ("is_active",)
+
+    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).annotate(used=Count("routes"))
+
+    @admin.display(description="sessions", ordering="used")
+    def sessions_used(self, obj: WahaServer) -> int:
+        return obj.used
+
+
+@admin.register(SessionRoute)
+class SessionRouteAdmin(PublicOnlyAdmin):
+    """Read-only: routes are written by session creation and deletion only."""
+
+    list_display = ("waha_session_name", "tenant", "waha_server", "session_id", "created_at")
+    list_filter = ("waha_server", "tenant")
+    search_fields = ("waha_session_name", "session_id")
+    exclude = ("hmac_key",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False

@@ -12,6 +12,13 @@ slug_validator = RegexValidator(
 )
 
 
+# Django's URLValidator wants a dotted host; container service names have none.
+base_url_validator = RegexValidator(
+    r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:/[^\s]*)?$",
+    "Enter an http(s) URL such as http://waha:3000.",
+)
+
+
 def schema_name_for(slug: str) -> str:
     """The PostgreSQL schema of a tenant: derived from the slug, never from input."""
     return "t_" + slug.replace("-", "_")
@@ -59,7 +66,8 @@ class WahaServer(models.Model):
     """One WAHA instance in the pool. A tenant's sessions live on one of them."""
 
     name = models.CharField(max_length=100, unique=True)
-    base_url = models.URLField(max_length=300, unique=True, help_text="e.g. http://waha:3000")
+    base_url = models.CharField(max_length=300, unique=True, validators=[base_url_validator],
+                                help_text="e.g. http://waha:3000 (service names without a dot are fine)")
     api_key = models.CharField(max_length=200, help_text="Sent as X-Api-Key; never logged.")
     session_capacity = models.PositiveIntegerField(default=50, help_text="How many sessions this server may hold.")
     is_active = models.BooleanField(default=True, help_text="Inactive servers get no new sessions.")
