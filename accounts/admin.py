@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest
 
 from accounts import services
@@ -46,10 +46,21 @@ class UserEditForm(UserChangeForm):
         return cleaned
 
 
+class PasswordResetForm(AdminPasswordChangeForm):
+    """A password set by an admin ends the user's refresh tokens and sessions."""
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=commit)
+        if commit:
+            services.user_logins_end(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreateForm
+    change_password_form = PasswordResetForm
     ordering = ("email",)
     list_display = ("email", "full_name", "role", "is_active", "last_login", "date_joined")
     list_filter = ("role", "is_active")
@@ -78,3 +89,9 @@ class UserAdmin(DjangoUserAdmin):
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         services.user_delete(user=obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        # The bulk delete skips delete_model, and with it the last-admin check.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions

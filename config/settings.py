@@ -365,6 +365,8 @@ def _refuse_insecure_production() -> None:
         problems.append("DEBUG must be off")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS must list the service's hosts (no '*')")
+    if not METRICS_TOKEN and not METRICS_ALLOWED_IPS:
+        problems.append("METRICS_TOKEN (or METRICS_ALLOWED_IPS) must restrict /metrics")
     if WAHA_API_KEY in {"", "123", "321", "waha", "admin", "sandbox-dev-key-change-me"}:
         problems.append("WAHA_API_KEY must be a non-trivial key")
     if problems:
