@@ -93,3 +93,19 @@ def test_tenant_users_cannot_enter_public_admin(acme, make_user):
 def test_non_staff_public_user_cannot_enter_public_admin(db):
     User.objects.create_user("plain@platform.test", TEST_PASSWORD)
     assert admin_login("localhost", "plain@platform.test").get("/admin/").status_code == 302
+
+
+def test_console_password_reset_ends_refresh_tokens(acme, make_user, client_for):
+    from tests.support import tokens_for
+
+    admin, target = make_user(acme, Role.TENANT_ADMIN), make_user(acme, Role.AGENT)
+    refresh = str(tokens_for(acme, target))
+    admin_login("acme.localhost", admin.email).post(f"/admin/accounts/user/{target.pk}/password/", {
+        "password1": "Reset-By-Admin-2026", "password2": "Reset-By-Admin-2026",
+    })
+    assert client_for(acme).post("/auth/refresh", {"refresh": refresh}, format="json").status_code == 401
+
+
+def test_console_offers_no_bulk_delete_of_users(acme, make_user):
+    client = admin_login("acme.localhost", make_user(acme, Role.TENANT_ADMIN).email)
+    assert b"delete_selected" not in client.get("/admin/accounts/user/").content
