@@ -45,9 +45,9 @@ run: seed
 	@echo "  API docs   http://127.0.0.1:8000/api/docs"
 	@echo "  Admin      http://acme.localhost:8000/admin/   (tenant)   http://127.0.0.1:8000/admin/   (platform)"
 	@echo "  Health     http://127.0.0.1:8000/health    Metrics http://127.0.0.1:8000/metrics"
-	@echo "  WAHA sandbox http://127.0.0.1:3001  (key: see WAHA_API_KEY)"
+	@echo "  WAHA sandbox http://127.0.0.1:3001  (X-Api-Key: $${WAHA_API_KEY:-sandbox-dev-key-change-me})"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile web worker beat $(if $(filter 1,$(RUN_SANDBOX)),sandbox)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${WEB_PORT:-8000} web worker beat $(if $(filter 1,$(RUN_SANDBOX)),sandbox)
 
 test: install services
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)

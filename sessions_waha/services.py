@@ -143,9 +143,17 @@ def _undo_waha_create(created: tuple[WahaClient, str] | None) -> None:
     client, waha_name = created
     try:
         client.session_delete(name=waha_name)
+    except WahaError as exc:
+        # Not fatal: the reconcile task deletes our WAHA sessions that have no route.
+        logger.warning("session.orphan_cleanup_deferred waha_name=%s error=%s", waha_name, type(exc).__name__)
+
+
+def waha_reachable(server: WahaServer | None = None) -> bool:
+    """Whether WAHA answers its (unauthenticated) ping."""
+    try:
+        return waha_client(server or waha_pool.waha_server_default()).ping()
     except WahaError:
-        # Logged for the operator: the reconcile task also removes WAHA sessions without a route.
-        logger.error("session.orphan_cleanup_failed waha_name=%s", waha_name)
+        return False
 
 
 def session_declare(*, name: str) -> Session:

@@ -18,6 +18,8 @@ from tests.support import TEST_PASSWORD
 ADMIN, MANAGER, AGENT, AUDITOR = Role.TENANT_ADMIN, Role.MANAGER, Role.AGENT, Role.AUDITOR
 EVERY_ROLE = frozenset(Role)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# Any well-formed id: routing, authentication and method checks all come before the lookup.
+NO_SESSION = "00000000-0000-4000-8000-000000000000"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ MATRIX: list[Rule] = [
     Rule("PUT", "/users/{target}", frozenset({ADMIN}), 200, lambda ctx: {"first_name": "Put"}),
     Rule("PATCH", "/users/{target}", frozenset({ADMIN}), 200, lambda ctx: {"last_name": "Patch"}),
     Rule("DELETE", "/users/{target}", frozenset({ADMIN}), 204),
+    Rule("GET", "/waha/sessions", EVERY_ROLE, 200),
+    Rule("POST", "/waha/sessions", frozenset({ADMIN}), 201, lambda ctx: {"name": "rbac-new"}),
+    Rule("GET", "/waha/sessions/{session}", EVERY_ROLE, 200),
+    Rule("DELETE", "/waha/sessions/{session}", frozenset({ADMIN}), 204),
+    Rule("GET", "/waha/sessions/{session}/qr", frozenset({ADMIN}), 200),
+    Rule("POST", "/waha/sessions/{session}/stop", frozenset({ADMIN}), 200),
 ]
 
 PATHS = sorted({rule.path for rule in MATRIX})
@@ -63,15 +71,35 @@ class Context:
     actor: Any
     target: Any
     refresh: str
+    session: Any = None
+
+    def path(self, template: str) -> str:
+        return template.format(target=self.target.pk, session=self.session.pk if self.session else NO_SESSION)
+
+
+def _session_waiting_for_qr(request, acme):
+    """A real session in the sandbox, in SCAN_QR_CODE (needs the sandbox fixture)."""
+    from django_tenants.utils import tenant_context
+
+    from sessions_waha.services import session_create, session_refresh
+    from waha_sandbox.testing import wait_until
+
+    sandbox = request.getfixturevalue("sandbox")
+    with tenant_context(acme):
+        session = session_create(name="rbac")
+        wait_until(lambda: (sandbox.session(session.waha_name) or {}).get("status") == "SCAN_QR_CODE", timeout=5)
+        return session_refresh(session=session)
 
 
 @pytest.fixture
-def context_for(acme, make_user):
+def context_for(request, acme, make_user):
     from tests.support import tokens_for
 
-    def _ctx(role):
+    def _ctx(role, template=""):
         actor = make_user(acme, role)
-        return Context(actor=actor, target=make_user(acme, AGENT), refresh=str(tokens_for(acme, actor)))
+        session = _session_waiting_for_qr(request, acme) if "{session}" in template else None
+        return Context(actor=actor, target=make_user(acme, AGENT), refresh=str(tokens_for(acme, actor)),
+                       session=session)
 
     return _ctx
 
@@ -82,9 +110,11 @@ def _call(client, rule_or_method, path, body=None):
 
 @pytest.mark.parametrize("role", sorted(EVERY_ROLE))
 @pytest.mark.parametrize("rule", MATRIX, ids=lambda r: f"{r.method} {r.path}")
-def test_role_matrix(rule, role, acme, client_for, context_for):
-    ctx = context_for(role)
-    path = rule.path.format(target=ctx.target.pk)
+def test_role_matrix(rule, role, acme, client_for, context_for, request):
+    if rule.path.startswith("/waha/"):
+        request.getfixturevalue("sandbox")
+    ctx = context_for(role, rule.path)
+    path = ctx.path(rule.path)
     client = client_for(acme) if rule.public else client_for(acme, ctx.actor)
     response = _call(client, rule.method, path, rule.body(ctx) if rule.body else None)
     expected = rule.ok_status if role in rule.allowed else 403
@@ -95,7 +125,7 @@ def test_role_matrix(rule, role, acme, client_for, context_for):
 
 @pytest.mark.parametrize("rule", [r for r in MATRIX if not r.public], ids=lambda r: f"{r.method} {r.path}")
 def test_every_protected_endpoint_needs_a_token(rule, acme, client_for, context_for):
-    path = rule.path.format(target=context_for(AGENT).target.pk)
+    path = context_for(AGENT).path(rule.path)
     response = _call(client_for(acme), rule.method, path)
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
 
@@ -104,16 +134,16 @@ def test_every_protected_endpoint_needs_a_token(rule, acme, client_for, context_
 @pytest.mark.parametrize("method, path", UNLISTED, ids=lambda v: str(v))
 def test_unlisted_methods_are_405_for_everyone(method, path, role, acme, client_for, context_for):
     ctx = context_for(role)
-    response = _call(client_for(acme, ctx.actor), method, path.format(target=ctx.target.pk))
+    response = _call(client_for(acme, ctx.actor), method, ctx.path(path))
     assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
 
 
 def test_auditor_never_changes_anything(acme, client_for, context_for):
     """Every unsafe method of the table is 403 for an auditor (except the auth endpoints)."""
-    unsafe = [r for r in MATRIX if r.method != "GET" and not r.path.startswith("/auth/")]
+    unsafe = [r for r in MATRIX if r.method != "GET" and not r.path.startswith(("/auth/", "/waha/"))]
     ctx = context_for(AUDITOR)
     client = client_for(acme, ctx.actor)
     for rule in unsafe:
         body = rule.body(ctx) if rule.body else None
-        response = _call(client, rule.method, rule.path.format(target=ctx.target.pk), body)
+        response = _call(client, rule.method, ctx.path(rule.path), body)
         assert response.status_code == 403, rule

@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from sessions_waha.models import Session
-from sessions_waha.services import WahaUnavailable, session_create, session_declare
+from sessions_waha.services import WahaUnavailable, session_create, session_declare, waha_reachable
 from tenants.models import Tenant
 from tenants.services import TenantSpec, tenant_ensure_user, tenant_provision
 
@@ -60,6 +60,8 @@ class Command(BaseCommand):
             if Session.objects.alive().filter(name=DEMO_SESSION).exists():
                 return
             try:
+                if not waha_reachable():
+                    raise WahaUnavailable("WAHA does not answer /ping")
                 session = session_create(name=DEMO_SESSION)
                 self.stdout.write(f"session {tenant.slug}/{DEMO_SESSION}: {session.status}")
             except WahaUnavailable:
