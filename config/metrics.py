@@ -6,7 +6,10 @@ import hmac
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django_prometheus.exports import ExportToDjangoView
+import os
+
+import prometheus_client
+from prometheus_client import multiprocess
 
 from config.client_ip import client_ip
 from config.problems import problem_response
@@ -28,4 +31,18 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return problem_response(401, "not_authenticated", detail="A valid metrics bearer token is required.",
                                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    return ExportToDjangoView(request)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Counters of every gunicorn and Celery process, plus figures read at scrape time.
+        registry = prometheus_client.CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        for collector in scrape_time_collectors():
+            registry.register(collector)
+    else:
+        registry = prometheus_client.REGISTRY
+    return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)
+
+
+def scrape_time_collectors() -> list:
+    from messaging.metrics import QueueDepthCollector
+
+    return [QueueDepthCollector()]

@@ -243,6 +243,15 @@ WAHA_BASE_URL = env.str("WAHA_BASE_URL", default="http://127.0.0.1:3001")
 WAHA_API_KEY = env.str("WAHA_API_KEY", default="sandbox-dev-key-change-me")
 WEBHOOK_BASE_URL = env.str("WEBHOOK_BASE_URL", default="http://127.0.0.1:8000")
 SEND_PACING = env.str("SEND_PACING", default="on")
+# Messaging pipeline. With the defaults a message whose sends keep failing
+# transiently is retried for a bit over a minute and failed within 5 minutes.
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=2.0)
+MESSAGE_RETRY_MAX_SECONDS = env.float("MESSAGE_RETRY_MAX_SECONDS", default=60.0)
+SENDING_STUCK_SECONDS = env.int("SENDING_STUCK_SECONDS", default=90)
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=64)
+DISPATCH_CONCURRENCY = env.int("DISPATCH_CONCURRENCY", default=8)
+DISPATCH_SLICE_SECONDS = env.float("DISPATCH_SLICE_SECONDS", default=20.0)
 # WAHA can hold a send or QR request ~15 s while a session starts (PROTOCOL §9.2).
 WAHA_CONNECT_TIMEOUT = env.float("WAHA_CONNECT_TIMEOUT", default=3.05)
 WAHA_READ_TIMEOUT = env.float("WAHA_READ_TIMEOUT", default=20.0)
@@ -259,6 +268,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
+    "messaging-sweep": {"task": "messaging.sweep", "schedule": env.float("SWEEP_SECONDS", default=10.0)},
     "sessions-reconcile": {
         "task": "sessions_waha.reconcile_all",
         "schedule": env.float("SESSIONS_RECONCILE_SECONDS", default=20.0),

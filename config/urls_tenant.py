@@ -11,6 +11,7 @@ urlpatterns = [
     *common_patterns,
     path("", include("accounts.urls")),
     path("", include("sessions_waha.urls")),
+    path("", include("messaging.urls")),
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     # Anything else is a JSON 404, also with DEBUG on.

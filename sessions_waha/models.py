@@ -16,6 +16,12 @@ class SessionStatus(models.TextChoices):
     FAILED = "FAILED", "Failed"
 
 
+def pacing_default() -> bool:
+    from django.conf import settings
+
+    return settings.SEND_PACING != "off"
+
+
 class SessionQuerySet(models.QuerySet["Session"]):
     def alive(self) -> SessionQuerySet:
         return self.filter(deleted_at__isnull=True)
@@ -35,6 +41,14 @@ class Session(models.Model):
     # the reconcile task creates them in WAHA once it answers.
     provisioned = models.BooleanField(default=True)
     last_error = models.CharField(max_length=300, blank=True)
+    engine = models.CharField(max_length=10, blank=True, help_text="WAHA engine (NOWEB, GOWS, WEBJS...).")
+    # Send policy (PROTOCOL §8): random gaps between messages, a per-minute cap,
+    # and optionally "seen + typing" before a reply. Off for tests and benchmarks.
+    pacing_enabled = models.BooleanField(default=pacing_default)
+    min_gap_seconds = models.FloatField(default=30.0)
+    max_gap_seconds = models.FloatField(default=60.0)
+    max_per_minute = models.PositiveIntegerField(default=2)
+    typing_before_reply = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)

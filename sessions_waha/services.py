@@ -94,6 +94,10 @@ def _apply_waha_state(session: Session, info: dict[str, Any] | None) -> None:
         logger.info("session.status_changed session_id=%s from=%s to=%s", session.id, session.status, status)
         session.status = status
         session.status_changed_at = now
+    engine = (info or {}).get("engine")
+    engine = engine.get("engine") if isinstance(engine, dict) else engine
+    if isinstance(engine, str) and engine:
+        session.engine = engine.upper()[:10]
     me = (info or {}).get("me") or {}
     if me.get("id"):
         session.phone = "+" + me["id"].split("@", 1)[0].split(":", 1)[0]
@@ -315,3 +319,24 @@ def waha_orphans_remove(*, server: WahaServer) -> list[str]:
     if removed:
         logger.warning("waha.orphans_removed server=%s names=%s", server.name, ",".join(removed))
     return removed
+
+
+def session_status_apply(*, session: Session, status: str, me: dict[str, Any] | None, at_ms: int | None) -> Session:
+    """Apply a ``session.status`` webhook (PROTOCOL §5.5) to the session.
+
+    Events arrive unordered: one older than the status already stored
+    (``at_ms`` before ``status_changed_at``) is ignored.
+    """
+    from datetime import UTC, datetime
+
+    event_time = datetime.fromtimestamp(at_ms / 1000, tz=UTC) if at_ms else timezone.now()
+    if session.status_changed_at and event_time < session.status_changed_at:
+        logger.info("session.status_stale session_id=%s status=%s", session.id, status)
+        return session
+    before = session.status
+    _apply_waha_state(session, {"status": status, "me": me})
+    if session.status != before:
+        session.status_changed_at = event_time
+    session.last_error = ""
+    session.save()
+    return session

@@ -231,6 +231,21 @@ async def new_message_id(request: web.Request) -> web.Response:
     return jresp({"id": wa_id()})
 
 
+@routes.get("/api/{session}/chats/{chat_id}/messages/{message_id}")
+async def message_get(request: web.Request) -> web.Response:
+    """A sent message by its serialized or bare id; 404 when the sandbox never got it."""
+    sb = sandbox_of(request)
+    name = request.match_info["session"]
+    if sb.sessions.get(name) is None:
+        return nest_error(404, "Session not found")
+    message_id = request.match_info["message_id"]
+    bare = message_id.split("_")[2] if message_id.count("_") >= 2 else message_id
+    rec = sb.messages.find(name, bare)
+    if rec is None:
+        return nest_error(404, "Message not found")
+    return jresp(sent_message_payload(rec, None))
+
+
 @routes.get("/api/contacts/check-exists")
 async def check_exists(request: web.Request) -> web.Response:
     sb = sandbox_of(request)

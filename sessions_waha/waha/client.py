@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -309,6 +309,25 @@ class WahaClient:
             "new_message_id", session=session, timeout=timeout, reader=_json_strings("id")
         )
         return data["id"]
+
+    def message_get(
+        self, *, session: str, chat_id: str, message_id: str, timeout: Timeout | None = None
+    ) -> dict[str, Any] | None:
+        """The message WAHA knows under ``message_id``, or ``None``.
+
+        Used to look before resending a message whose send timed out (PROTOCOL §9.7).
+        """
+        method, template = ENDPOINTS["message_get"]
+        path = template.format(
+            session=validate_session_name(session),
+            chatId=quote(normalize_chat_id(chat_id), safe="@"),
+            messageId=quote(message_id, safe="@_"),
+        )
+        found = self._request(
+            "message_get", method, self.base_url + path, path, params=None, json_body=None, headers=None,
+            timeout=timeout, reader=_json_optional, tolerate=lambda error: isinstance(error, WahaNotFound),
+        )
+        return found if isinstance(found, dict) and found else None
 
     def send_text(
         self,

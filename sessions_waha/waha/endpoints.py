@@ -41,6 +41,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "start_typing": ("POST", "/api/startTyping"),
     "stop_typing": ("POST", "/api/stopTyping"),
     "check_exists": ("GET", "/api/contacts/check-exists"),
+    "message_get": ("GET", "/api/{session}/chats/{chatId}/messages/{messageId}"),
 }
 
 # Media URLs come from webhook payloads (PROTOCOL §6) and are absent from openapi.json,

@@ -728,3 +728,17 @@ def test_check_exists_needs_number_exists(waha, client):
     waha.get(f"{BASE}/api/contacts/check-exists", json={"chatId": "1@c.us"})
     with pytest.raises(WahaInvalidResponse):
         client.check_exists(session="default", phone="12132132131")
+
+
+@responses.activate
+def test_message_get_finds_a_message_or_returns_none():
+    base = "http://waha.test:3000"
+    found_url = f"{base}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0AA"
+    responses.get(found_url, json={"id": "true_491511234567@c.us_3EB0AA", "ack": 1})
+    responses.get(f"{base}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0BB",
+                  status=404, json={"message": "Message not found", "statusCode": 404})
+    client = WahaClient(base, "key-0123456789")
+    assert client.message_get(session="s1", chat_id="+49 151 1234567",
+                              message_id="true_491511234567@c.us_3EB0AA")["ack"] == 1
+    assert client.message_get(session="s1", chat_id="491511234567",
+                              message_id="true_491511234567@c.us_3EB0BB") is None

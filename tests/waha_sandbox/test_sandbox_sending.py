@@ -181,3 +181,25 @@ def test_body_over_50mb_is_413(api):
     except requests.ConnectionError:  # the server may close while the client still uploads
         pytest.skip("connection closed before the 413 could be read")
     assert r.status_code == 413
+
+
+def test_message_get_finds_sent_messages_by_id():
+    from waha_sandbox.testing import run_sandbox
+
+    with run_sandbox(api_key="k-0123456789") as sb:
+        import requests
+
+        headers = {"X-Api-Key": "k-0123456789"}
+        requests.post(sb.url("/api/sessions"), json={"name": "s1", "start": True}, headers=headers, timeout=5)
+        sb.control("/sandbox/sessions/s1/pair", {})
+        sent = requests.post(sb.url("/api/sendText"), json={"session": "s1", "chatId": "4915100000001",
+                                                             "text": "hi", "id": "3EB0LOOKUP01"},
+                             headers=headers, timeout=5)
+        assert sent.status_code == 201
+        serialized = "true_4915100000001@c.us_3EB0LOOKUP01"
+        found = requests.get(sb.url(f"/api/s1/chats/4915100000001@c.us/messages/{serialized}"),
+                             headers=headers, timeout=5)
+        assert found.status_code == 200 and found.json()["id"].endswith("3EB0LOOKUP01")
+        missing = requests.get(sb.url("/api/s1/chats/4915100000001@c.us/messages/3EB0NEVERSENT"),
+                               headers=headers, timeout=5)
+        assert missing.status_code == 404

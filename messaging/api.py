@@ -1,0 +1,183 @@
+"""Messages and conversations endpoints: validate, call a service or selector, serialize."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.api import APIView, GenericAPIView
+from messaging import selectors, services
+from messaging.permissions import BulkAccess, ConversationsAccess, MessagesAccess, StatsAccess
+from messaging.serializers import (
+    BatchSerializer,
+    BulkResultSerializer,
+    BulkSerializer,
+    ConversationAssignSerializer,
+    ConversationSerializer,
+    MessageFilterSerializer,
+    MessageSerializer,
+    SendSerializer,
+    StatsFilterSerializer,
+    StatsSerializer,
+)
+
+SEND_EXAMPLE = OpenApiExample("Text", request_only=True, value={
+    "session": "support", "to": "+49 151 1234 5678", "type": "text", "text": "Your order has shipped."})
+IMAGE_EXAMPLE = OpenApiExample("Image", request_only=True, value={
+    "session": "support", "to": "4915112345678@c.us", "type": "image",
+    "media": {"url": "https://cdn.example.com/receipt.jpg", "mimetype": "image/jpeg"}, "caption": "Your receipt"})
+BULK_EXAMPLE = OpenApiExample("Bulk", request_only=True, value={
+    "session": "support", "text": "Hi {name}, your table is ready!",
+    "recipients": [{"to": "+4915112345678", "variables": {"name": "Ana"}},
+                   {"to": "+4915187654321", "variables": {"name": "Ben"}}]})
+MESSAGE_EXAMPLE = OpenApiExample("Queued message", response_only=True, status_codes=["202"], value={
+    "id": "0b8f3c1e-4a2d-4f6b-9c1a-2e5d7f9a1b3c", "session": "6f1c2f7e-2b8e-4c61-9a39-0d9f8a1b2c3d",
+    "conversation": "9d2e4f6a-1b3c-4d5e-8f7a-6b5c4d3e2f1a", "direction": "outbound", "type": "text",
+    "to": "4915112345678@c.us", "from": "4915100000000@c.us", "text": "Your order has shipped.", "media": None,
+    "location": None, "reply_to": "", "status": "queued", "waha_message_id": "", "error": None, "attempts": 0,
+    "batch": None, "created_by": "e4c038a0-68dc-42f2-bb15-6494de6f6349", "created_at": "2026-11-24T10:15:00Z",
+    "sent_at": None, "delivered_at": None, "read_at": None, "failed_at": None, "revoked_at": None,
+    "edited_at": None, "reactions": {}})
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
+    description="Repeat a request safely: the same key with the same body returns the first message (200) and "
+                "sends nothing again; with another body it is 409 `idempotency_conflict`. Kept at least 24 hours.")
+
+
+class SendView(APIView):
+    permission_classes = [MessagesAccess]
+
+    @extend_schema(
+        tags=["messages"], summary="Send a message",
+        description="Queues the message and answers at once (202); a worker hands it to WAHA, also while WAHA "
+                    "is down or slow (it goes out when WAHA is back). The session must be WORKING (409 "
+                    "`session_not_ready`). A number not on WhatsApp fails the message with `not_on_whatsapp`.",
+        request=SendSerializer, parameters=[IDEMPOTENCY_HEADER],
+        responses={202: MessageSerializer, 200: OpenApiResponse(MessageSerializer, description="Idempotent replay"),
+                   409: OpenApiResponse(description="`session_not_ready` or `idempotency_conflict`")},
+        examples=[SEND_EXAMPLE, IMAGE_EXAMPLE, MESSAGE_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        message, created = services.message_send(
+            sender=request.user, session=selectors.session_by_reference(data["session"]), to=data["to"],
+            content=services.MessageContent(
+                type=data["type"], text=data.get("text") or data.get("caption", ""), media=data.get("media"),
+                location=data.get("location"), reply_to=data.get("reply_to", "")),
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+        )
+        return Response(MessageSerializer(message).data,
+                        status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+class BulkView(APIView):
+    permission_classes = [BulkAccess]
+
+    @extend_schema(
+        tags=["messages"], summary="Send one template to up to 10,000 recipients",
+        description="Each recipient is validated and personalised (`{name}` from its `variables`; a missing "
+                    "variable rejects that recipient); the valid ones are queued in one go and paced like any "
+                    "send. Follow progress at `GET /messages/batches/{id}`.",
+        request=BulkSerializer, responses={202: BulkResultSerializer}, examples=[BULK_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = BulkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = services.message_bulk(
+            sender=request.user, session=selectors.session_by_reference(data["session"]), template=data["text"],
+            recipients=data["recipients"],
+            content=services.MessageContent(type=data["type"], media=data.get("media")),
+        )
+        return Response({"batch_id": result.batch.pk, "accepted": result.accepted, "rejected": result.rejected},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class BatchView(APIView):
+    permission_classes = [BulkAccess]
+
+    @extend_schema(tags=["messages"], summary="Progress of a bulk send", responses={200: BatchSerializer})
+    def get(self, request: Request, batch_id: str) -> Response:
+        return Response(BatchSerializer(selectors.batch_progress(batch_id=batch_id)).data)
+
+
+class MessageListView(GenericAPIView):
+    permission_classes = [MessagesAccess]
+    serializer_class = MessageSerializer
+
+    @extend_schema(tags=["messages"], summary="List messages (newest first, cursor-paginated)",
+                   parameters=[MessageFilterSerializer], responses={200: MessageSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = MessageFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.message_list(user=request.user, filters=filters.validated_data))
+        return self.get_paginated_response(MessageSerializer(page, many=True).data)
+
+
+class MessageDetailView(APIView):
+    permission_classes = [MessagesAccess]
+
+    @extend_schema(tags=["messages"], summary="Get a message", responses={200: MessageSerializer})
+    def get(self, request: Request, message_id: str) -> Response:
+        return Response(MessageSerializer(selectors.message_get_for(user=request.user, message_id=message_id)).data)
+
+
+class MessageRetryView(APIView):
+    permission_classes = [MessagesAccess]
+
+    @extend_schema(tags=["messages"], summary="Retry a failed outbound message", request=None,
+                   description="Only `failed` outbound messages (409 `conflict` otherwise).",
+                   responses={202: MessageSerializer, 409: OpenApiResponse(description="Not failed (`conflict`).")})
+    def post(self, request: Request, message_id: str) -> Response:
+        message = services.message_retry(
+            message=selectors.message_get_for(user=request.user, message_id=message_id))
+        return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+
+class StatsView(APIView):
+    permission_classes = [StatsAccess]
+
+    @extend_schema(tags=["messages"], summary="Message counts by status, direction and day",
+                   parameters=[StatsFilterSerializer], responses={200: StatsSerializer})
+    def get(self, request: Request) -> Response:
+        filters = StatsFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        return Response(selectors.message_stats(since=data.get("since"), until=data.get("until"),
+                                                session=data.get("session")))
+
+
+class ConversationListView(GenericAPIView):
+    permission_classes = [ConversationsAccess]
+    serializer_class = ConversationSerializer
+
+    @extend_schema(tags=["conversations"], summary="List conversations (newest first)",
+                   responses={200: ConversationSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.conversation_list(user=request.user))
+        return self.get_paginated_response(ConversationSerializer(page, many=True).data)
+
+
+class ConversationDetailView(APIView):
+    permission_classes = [ConversationsAccess]
+
+    @extend_schema(tags=["conversations"], summary="Get a conversation", responses={200: ConversationSerializer})
+    def get(self, request: Request, conversation_id: str) -> Response:
+        conversation = selectors.conversation_get_for(user=request.user, conversation_id=conversation_id)
+        return Response(ConversationSerializer(conversation).data)
+
+    @extend_schema(tags=["conversations"], summary="Assign a conversation (or unassign with null)",
+                   request=ConversationAssignSerializer, responses={200: ConversationSerializer},
+                   examples=[OpenApiExample("Assign", request_only=True,
+                                            value={"assigned_to": "e4c038a0-68dc-42f2-bb15-6494de6f6349"})])
+    def patch(self, request: Request, conversation_id: str) -> Response:
+        serializer = ConversationAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        conversation = services.conversation_assign(
+            conversation=selectors.conversation_get_for(user=request.user, conversation_id=conversation_id),
+            assignee_id=serializer.validated_data["assigned_to"])
+        return Response(ConversationSerializer(conversation).data)

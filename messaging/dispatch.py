@@ -1,0 +1,269 @@
+"""The per-session dispatcher: claim due messages, hand them to WAHA, record the outcome.
+
+One dispatcher runs per session at a time (a Redis lock), which gives pacing
+and per-session order; sessions are dispatched in parallel by different
+workers. Messages are claimed with ``FOR UPDATE SKIP LOCKED``, so even a
+second dispatcher could never take the same message. With pacing off a
+dispatcher claims a batch and sends it over several pooled connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from messaging import pacing, status
+from messaging.models import Conversation, Message, MessageStatus, MessageType
+from messaging.recipients import is_phone_chat
+from sessions_waha.models import Session
+from sessions_waha.services import waha_client
+from sessions_waha.waha import (
+    WahaClient,
+    WahaError,
+    WahaRejected,
+    WahaSessionNotReady,
+    WahaTimeout,
+    phone_digits,
+    wa_id_of,
+)
+
+logger = logging.getLogger("messaging.dispatch")
+
+PREGENERATED_ID_ENGINES = {"NOWEB", "GOWS", ""}  # "" = unknown yet: the sandbox and compose default to NOWEB
+NUMBER_CHECK_TTL = 24 * 3600
+
+
+@dataclass
+class DispatchResult:
+    """What the task should do next: run again now, after ``wait`` seconds, or rest."""
+
+    sent: int = 0
+    again_now: bool = False
+    wait: float | None = None
+
+
+@dataclass
+class Outcome:
+    message: Message
+    attempt: dict[str, Any]
+    waha_message_id: str = ""
+    wa_id: str = ""
+    error: WahaError | None = None
+    failure: tuple[str, str] | None = None  # permanent (code, detail) decided before WAHA was asked
+    verified_chat: str | None = None
+
+
+def _claim(session: Session, limit: int) -> list[Message]:
+    """Mark up to ``limit`` due messages ``sending`` (attempt + 1) and return them."""
+    table = Message._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET status = 'sending', attempts = attempts + 1,
+                       sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
+                 WHERE id IN (SELECT id FROM {table}
+                               WHERE session_id = %s AND status = 'queued' AND next_attempt_at <= clock_timestamp()
+                               ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
+             RETURNING id""",  # noqa: S608 - the table name is ours, values are parameters
+            [session.pk, limit],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    messages = list(Message.objects.filter(pk__in=ids).select_related("conversation").order_by("next_attempt_at"))
+    status.metrics.status_changed(MessageStatus.SENDING, count=len(messages))
+    return messages
+
+
+def _assign_ids(session: Session, messages: list[Message]) -> None:
+    """Pre-generate WhatsApp ids (NOWEB/GOWS) and store them before anything is sent."""
+    if session.engine not in PREGENERATED_ID_ENGINES:
+        return
+    fresh = {}
+    for message in messages:
+        if not message.wa_id:
+            message.wa_id = "3EB0" + secrets.token_hex(8).upper()
+            message.waha_message_id = f"true_{message.chat_id}_{message.wa_id}"
+            fresh[message.pk] = (message.waha_message_id, message.wa_id)
+    if fresh:
+        status.message_mark_sending(message_ids=list(fresh), wa_ids=fresh)
+
+
+def _verified_chat(session: Session, message: Message, client: WahaClient) -> str | None:
+    """Check a new phone number exists on WhatsApp (cached); None when it does not."""
+    if message.conversation.verified_at or not is_phone_chat(message.chat_id):
+        return message.chat_id
+    digits = phone_digits(message.chat_id)
+    key = f"wa-exists:{session.pk}:{digits}"
+    cached = cache.get(key)
+    if cached is None:
+        check = client.check_exists(session=session.waha_name, phone=digits)
+        cached = (check.chat_id or message.chat_id) if check.exists else ""
+        cache.set(key, cached, NUMBER_CHECK_TTL)
+    return cached or None
+
+
+def _send(client: WahaClient, session: Session, message: Message, chat_id: str) -> Any:
+    common = {"session": session.waha_name, "chat_id": chat_id, "reply_to": message.reply_to or None}
+    if message.type == MessageType.TEXT:
+        return client.send_text(text=message.text, message_id=message.wa_id or None, **common)
+    if message.type == MessageType.LOCATION:
+        location = message.location or {}
+        return client.send_location(latitude=location["latitude"], longitude=location["longitude"],
+                                    title=location.get("title"), message_id=message.wa_id or None, **common)
+    media = {key: value for key, value in (message.media or {}).items() if key in {"url", "mimetype", "filename"}}
+    sender = {MessageType.IMAGE: client.send_image, MessageType.FILE: client.send_file,
+              MessageType.VIDEO: client.send_video}.get(message.type)
+    if message.type == MessageType.VOICE:
+        return client.send_voice(file=media, message_id=message.wa_id or None, **common)
+    return sender(file=media, caption=message.text or None, message_id=message.wa_id or None, **common)
+
+
+def _typing_first(client: WahaClient, session: Session, message: Message, chat_id: str) -> None:
+    """Seen → typing → pause → send, for replies to a chat that wrote to us (PROTOCOL §8)."""
+    if not (session.pacing_enabled and session.typing_before_reply and message.type == MessageType.TEXT):
+        return
+    if not Message.objects.filter(conversation_id=message.conversation_id, direction="inbound").exists():
+        return
+    try:
+        client.send_seen(session=session.waha_name, chat_id=chat_id)
+        client.start_typing(session=session.waha_name, chat_id=chat_id)
+        time.sleep(pacing.typing_seconds(message.text))
+        client.stop_typing(session=session.waha_name, chat_id=chat_id)
+    except WahaError:
+        logger.info("dispatch.typing_skipped message_id=%s", message.pk)
+
+
+def _deliver(client: WahaClient, session: Session, message: Message) -> Outcome:
+    """Hand one message to WAHA; never raises for WAHA's failures."""
+    started = time.monotonic()
+    attempt: dict[str, Any] = {"attempt": message.attempts, "at": timezone.now().isoformat()}
+    outcome = Outcome(message=message, attempt=attempt)
+    try:
+        if message.attempts > 1 and message.wa_id and _already_in_waha(client, session, message):
+            outcome.waha_message_id, outcome.wa_id = message.waha_message_id, message.wa_id
+            attempt["outcome"] = "found_in_waha"
+            return outcome
+        chat_id = _verified_chat(session, message, client)
+        if chat_id is None:
+            outcome.failure = ("not_on_whatsapp", f"{message.chat_id} is not a WhatsApp number.")
+            attempt["outcome"] = "not_on_whatsapp"
+            return outcome
+        outcome.verified_chat = chat_id
+        _typing_first(client, session, message, chat_id)
+        sent = _send(client, session, message, chat_id)
+        serialized = sent.serialized_id or (sent.message_id if "_" in (sent.message_id or "") else None)
+        outcome.waha_message_id = serialized or message.waha_message_id or sent.message_id or ""
+        outcome.wa_id = sent.wa_id or (wa_id_of(serialized) if serialized else message.wa_id)
+        attempt["outcome"] = "sent"
+    except WahaError as exc:
+        outcome.error = exc
+        attempt.update(outcome="error", error=type(exc).__name__, detail=str(exc)[:300])
+    except ValueError as exc:  # InvalidChatId / InvalidSessionName: nothing WAHA could accept
+        outcome.failure = ("invalid_request", str(exc)[:300])
+        attempt.update(outcome="invalid_request", detail=str(exc)[:300])
+    finally:
+        attempt["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return outcome
+
+
+def _already_in_waha(client: WahaClient, session: Session, message: Message) -> bool:
+    """Look before resending: a previous attempt may have reached WAHA (PROTOCOL §9.7)."""
+    return client.message_get(session=session.waha_name, chat_id=message.chat_id,
+                              message_id=message.waha_message_id or message.wa_id) is not None
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with ±20 % jitter, capped."""
+    base = settings.MESSAGE_RETRY_BASE_SECONDS * (2 ** max(0, attempt - 1))
+    return min(settings.MESSAGE_RETRY_MAX_SECONDS, base) * random.uniform(0.8, 1.2)
+
+
+def _record(outcome: Outcome) -> None:
+    message, error = outcome.message, outcome.error
+    if outcome.failure:
+        status.message_failed(message=message, code=outcome.failure[0], detail=outcome.failure[1],
+                              attempt=outcome.attempt)
+        return
+    if error is None:
+        if outcome.verified_chat and not message.conversation.verified_at:
+            Conversation.objects.filter(pk=message.conversation_id).update(verified_at=timezone.now())
+        status.message_sent(message=message, waha_message_id=outcome.waha_message_id, wa_id=outcome.wa_id,
+                            attempt=outcome.attempt)
+        return
+    # Timeouts, connection errors, 5xx and 429 are worth another try; WAHA's
+    # other 4xx answers (session not ready or missing included) are final.
+    if error.transient and message.attempts < settings.MESSAGE_MAX_ATTEMPTS:
+        reason = "timeout" if isinstance(error, WahaTimeout) else "waha_error"
+        status.message_retry_later(message=message, delay_seconds=retry_delay(message.attempts),
+                                   attempt=outcome.attempt, reason=reason)
+        return
+    if isinstance(error, WahaSessionNotReady):
+        code, detail = "session_not_ready", f"WAHA refused the message: {error.message}"
+    elif isinstance(error, WahaRejected) and not error.transient:
+        code, detail = "waha_rejected", f"WAHA refused the message ({error.status_code}): {error.message}"
+    else:
+        code, detail = "send_failed", f"Gave up after {message.attempts} attempts: {error}"
+    status.message_failed(message=message, code=code, detail=detail, attempt=outcome.attempt)
+
+
+def dispatch_session(*, session_id: object) -> DispatchResult:
+    """Send the session's due messages for a bounded time slice."""
+    token = uuid.uuid4().hex
+    if not pacing.dispatcher_lock(session_id, token):
+        return DispatchResult()  # another worker is on it
+    result = DispatchResult()
+    try:
+        session = Session.objects.alive().select_related("waha_server").filter(pk=session_id).first()
+        if session is None:
+            return result
+        client = waha_client(session.waha_server)
+        deadline = time.monotonic() + settings.DISPATCH_SLICE_SECONDS
+        while time.monotonic() < deadline:
+            wait = pacing.wait_seconds(session)
+            if wait > 0:
+                result.wait = wait
+                return result
+            messages = _claim(session, 1 if session.pacing_enabled else settings.DISPATCH_BATCH_SIZE)
+            if not messages:
+                break
+            _assign_ids(session, messages)
+            for outcome in _deliver_all(client, session, messages):
+                _record(outcome)
+            result.sent += len(messages)
+            pacing.record_send(session)
+            pacing.dispatcher_lock_extend(session_id, token)
+        else:
+            result.again_now = True
+    finally:
+        pacing.dispatcher_unlock(session_id, token)
+    if not result.again_now and result.wait is None:
+        result.wait = _seconds_until_next_due(session_id)
+        result.again_now = result.wait == 0
+    return result
+
+
+def _deliver_all(client: WahaClient, session: Session, messages: list[Message]) -> list[Outcome]:
+    if len(messages) == 1:
+        return [_deliver(client, session, messages[0])]
+    with ThreadPoolExecutor(max_workers=settings.DISPATCH_CONCURRENCY) as pool:
+        return list(pool.map(lambda message: _deliver(client, session, message), messages))
+
+
+def _seconds_until_next_due(session_id: object) -> float | None:
+    """0 when messages are due now, the wait until the next retry, or None when nothing is queued."""
+    due = (Message.objects.filter(session_id=session_id, status=MessageStatus.QUEUED)
+           .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first())
+    if due is None:
+        return None
+    return max(0.0, (due - timezone.now()).total_seconds())

@@ -1,0 +1,185 @@
+"""Messages, conversations (one per chat) and bulk batches.
+
+The database is the queue of record: a message exists with its status before
+any task names it, so a lost task never loses a message.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", "Inbound"
+
+
+class MessageType(models.TextChoices):
+    TEXT = "text", "Text"
+    IMAGE = "image", "Image"
+    FILE = "file", "File"
+    VOICE = "voice", "Voice"
+    VIDEO = "video", "Video"
+    LOCATION = "location", "Location"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+    RECEIVED = "received", "Received"
+
+
+# Outbound statuses only move forward along this order (failed is terminal
+# and reachable from anything below delivered).
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0, MessageStatus.SENDING: 1, MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3, MessageStatus.READ: 4,
+}
+OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
+
+
+class Conversation(models.Model):
+    """One chat of one session: a contact or a group."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey("sessions_waha.Session", on_delete=models.PROTECT, related_name="conversations")
+    chat_id = models.CharField(max_length=100)
+    contact_name = models.CharField(max_length=200, blank=True)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="assigned_conversations")
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    # Set once WAHA confirmed the number (check-exists) or the contact wrote to us.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_message_at"]
+        constraints = [models.UniqueConstraint(fields=["session", "chat_id"], name="conversation_session_chat")]
+        indexes = [
+            models.Index(fields=["-created_at", "id"], name="conversation_created"),
+            models.Index(fields=["assigned_to", "-created_at"], name="conversation_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return self.contact_name or self.chat_id
+
+
+class Batch(models.Model):
+    """One bulk request: many recipients, one template."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey("sessions_waha.Session", on_delete=models.PROTECT, related_name="batches")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    template = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return f"batch {self.id} ({self.total})"
+
+
+class Message(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey("sessions_waha.Session", on_delete=models.PROTECT, related_name="messages")
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="messages")
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
+    chat_id = models.CharField(max_length=100, help_text="The other side: recipient (outbound) or chat (inbound).")
+    sender_id = models.CharField(max_length=100, blank=True, help_text="Group participant who wrote (inbound).")
+    text = models.TextField(blank=True)
+    media = models.JSONField(null=True, blank=True)
+    location = models.JSONField(null=True, blank=True)
+    reply_to = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices)
+    # Highest WAHA ack applied so far (-1 error .. 4 played); acks never lower it.
+    ack_level = models.SmallIntegerField(null=True, blank=True)
+    waha_message_id = models.CharField(max_length=200, blank=True)
+    # The bare WhatsApp id (third part of waha_message_id): acks are matched on it.
+    wa_id = models.CharField(max_length=100, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_detail = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    attempt_log = models.JSONField(default=list, blank=True)
+    # When the dispatcher may (re)try: creation time, then now + backoff after a
+    # transient failure. Delays live here, not in the broker (PITFALLS 13).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    reactions = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Cursor order and every list filter combined with it.
+            models.Index(fields=["-created_at", "-id"], name="message_created"),
+            models.Index(fields=["status", "-created_at"], name="message_status_created"),
+            models.Index(fields=["direction", "-created_at"], name="message_direction_created"),
+            models.Index(fields=["session", "-created_at"], name="message_session_created"),
+            models.Index(fields=["conversation", "-created_at"], name="message_conversation_created"),
+            models.Index(fields=["chat_id", "-created_at"], name="message_chat_created"),
+            models.Index(fields=["batch", "status"], name="message_batch_status"),
+            # The dispatcher's claim: due queued messages of one session, oldest first.
+            models.Index(fields=["session", "next_attempt_at"], name="message_due", condition=Q(status="queued")),
+            models.Index(fields=["sending_started_at"], name="message_sending", condition=Q(status="sending")),
+            models.Index(fields=["wa_id"], name="message_wa_id", condition=~Q(wa_id="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.type} {self.chat_id} ({self.status})"
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` header seen on a send, kept at least 24 hours."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class PendingAck(models.Model):
+    """An ack that arrived before its message's WAHA id was stored; applied when it lands."""
+
+    session = models.ForeignKey("sessions_waha.Session", on_delete=models.CASCADE, related_name="+")
+    wa_id = models.CharField(max_length=100)
+    ack = models.SmallIntegerField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["wa_id"], name="pending_ack_wa_id")]
+
+    def __str__(self) -> str:
+        return f"{self.wa_id} ack={self.ack}"

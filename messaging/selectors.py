@@ -1,0 +1,124 @@
+"""Reads of messages, conversations and batches: where visibility by role is decided.
+
+An AGENT sees only the conversations assigned to them (and their messages);
+every other role sees the whole tenant. Lookups by id go through the
+``*_get_for`` gates, so an id outside what the user may see is the one 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+
+from accounts.models import Role, User
+from config.problems import InvalidInput, NotFound
+from messaging.models import OPEN_STATUSES, Batch, Conversation, Direction, Message, MessageStatus
+from sessions_waha.models import Session
+
+
+def _scoped_messages(user: User) -> QuerySet[Message]:
+    messages = Message.objects.select_related("session")
+    if user.role == Role.AGENT:
+        messages = messages.filter(conversation__assigned_to=user)
+    return messages
+
+
+def message_list(*, user: User, filters: dict[str, Any]) -> QuerySet[Message]:
+    """Messages the user may see, narrowed by the list filters of the API."""
+    messages = _scoped_messages(user)
+    for name in ("status", "direction", "chat_id"):
+        if filters.get(name):
+            messages = messages.filter(**{name: filters[name]})
+    for name, column in (("session", "session_id"), ("conversation", "conversation_id"), ("batch", "batch_id")):
+        if filters.get(name):
+            messages = messages.filter(**{column: filters[name]})
+    if filters.get("created_after"):
+        messages = messages.filter(created_at__gte=filters["created_after"])
+    if filters.get("created_before"):
+        messages = messages.filter(created_at__lt=filters["created_before"])
+    if filters.get("search"):
+        messages = messages.filter(text__icontains=filters["search"])
+    return messages
+
+
+def message_get_for(*, user: User, message_id: object) -> Message:
+    message = _scoped_messages(user).filter(pk=message_id).first()
+    if message is None:
+        raise NotFound("No message with this id.")
+    return message
+
+
+def session_by_reference(reference: str) -> Session:
+    """A live session by id or by name (send bodies accept either)."""
+    sessions = Session.objects.alive()
+    try:
+        uuid.UUID(str(reference))
+    except ValueError:
+        found = sessions.filter(name=reference).first()
+    else:
+        found = sessions.filter(Q(pk=reference) | Q(name=reference)).first()
+    if found is None:
+        raise InvalidInput(errors={"session": ["No session with this id or name."]})
+    return found
+
+
+def conversation_list(*, user: User) -> QuerySet[Conversation]:
+    conversations = Conversation.objects.select_related("session", "assigned_to")
+    if user.role == Role.AGENT:
+        conversations = conversations.filter(assigned_to=user)
+    return conversations
+
+
+def conversation_get_for(*, user: User, conversation_id: object) -> Conversation:
+    conversation = conversation_list(user=user).filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFound("No conversation with this id.")
+    return conversation
+
+
+def batch_progress(*, batch_id: object) -> dict[str, Any]:
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("No batch with this id.")
+    counts = dict(Message.objects.filter(batch=batch).values_list("status").annotate(n=Count("id")))
+    by_status = {status: counts.get(status, 0) for status in MessageStatus.values if status != MessageStatus.RECEIVED}
+    if batch.completed_at is None and not any(counts.get(status) for status in OPEN_STATUSES) and batch.total:
+        from django.utils import timezone
+
+        Batch.objects.filter(pk=batch.pk, completed_at__isnull=True).update(completed_at=timezone.now())
+        batch.refresh_from_db()
+    return {"id": batch.pk, "session": batch.session_id, "total": batch.total, "rejected": batch.rejected,
+            "by_status": by_status, "created_at": batch.created_at, "completed_at": batch.completed_at}
+
+
+def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> dict[str, Any]:
+    """Totals by status, by direction and per day (outbound, inbound, failed)."""
+    messages = Message.objects.all()
+    if since:
+        messages = messages.filter(created_at__gte=since)
+    if until:
+        messages = messages.filter(created_at__lt=until)
+    if session:
+        messages = messages.filter(session_id=session)
+    rows = list(messages.annotate(date=TruncDate("created_at")).values("date", "direction", "status")
+                .annotate(n=Count("id")).order_by())
+    by_status: dict[str, int] = dict.fromkeys(MessageStatus.values, 0)
+    by_direction: dict[str, int] = dict.fromkeys(Direction.values, 0)
+    days: dict[dt.date, dict[str, int]] = {}
+    for row in rows:
+        by_status[row["status"]] += row["n"]
+        by_direction[row["direction"]] += row["n"]
+        day = days.setdefault(row["date"], {"outbound": 0, "inbound": 0, "failed": 0})
+        day[row["direction"]] += row["n"]
+        if row["status"] == MessageStatus.FAILED:
+            day["failed"] += row["n"]
+    return {
+        "total": sum(by_direction.values()),
+        "by_status": by_status,
+        "by_direction": by_direction,
+        "by_day": [{"date": day.isoformat(), **counts} for day, counts in sorted(days.items())],
+    }

@@ -1,0 +1,162 @@
+"""Request and response shapes of the messages and conversations endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
+
+TEXT_MAX = 4096
+
+
+class MediaSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000, help_text="Reachable from the WAHA host.")
+    mimetype = serializers.CharField(max_length=100, required=False)
+    filename = serializers.CharField(max_length=255, required=False)
+
+
+class LocationSerializer(serializers.Serializer):
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    title = serializers.CharField(max_length=255, required=False)
+
+
+class SendSerializer(serializers.Serializer):
+    session = serializers.CharField(max_length=64, help_text="Session id or name.")
+    to = serializers.CharField(max_length=100, help_text="E.164 number (spaces, dashes, brackets allowed), "
+                                                         "bare digits, or a chat id ending @c.us, @g.us or @lid.")
+    type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TEXT)
+    text = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=False)
+    media = MediaSerializer(required=False)
+    caption = serializers.CharField(max_length=1024, required=False, allow_blank=True)
+    reply_to = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    location = LocationSerializer(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs["type"]
+        if kind == MessageType.TEXT and not attrs.get("text"):
+            raise serializers.ValidationError({"text": ["Text messages need a text."]})
+        if kind == MessageType.LOCATION and not attrs.get("location"):
+            raise serializers.ValidationError({"location": ["Location messages need latitude and longitude."]})
+        if kind in {MessageType.IMAGE, MessageType.FILE, MessageType.VOICE, MessageType.VIDEO} and not attrs.get(
+                "media"):
+            raise serializers.ValidationError({"media": [f"{kind} messages need media.url."]})
+        return attrs
+
+
+class RecipientSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=100)
+    variables = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True), required=False)
+
+
+class BulkSerializer(serializers.Serializer):
+    session = serializers.CharField(max_length=64)
+    text = serializers.CharField(max_length=TEXT_MAX, help_text="Template: `{name}` is replaced by the "
+                                                                "recipient's `variables.name`.")
+    recipients = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=10_000,
+                                       help_text="Up to 10,000 `{\"to\", \"variables\"}` objects; invalid ones "
+                                                 "are rejected individually.")
+    type = serializers.ChoiceField(choices=[MessageType.TEXT, MessageType.IMAGE, MessageType.FILE,
+                                            MessageType.VIDEO], default=MessageType.TEXT)
+    media = MediaSerializer(required=False)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    batch_id = serializers.UUIDField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.ListField(child=serializers.DictField())
+
+
+class BatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    session = serializers.UUIDField()
+    total = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    to = serializers.SerializerMethodField(help_text="Chat id of the recipient (outbound) or our own number.")
+    # "from" is a Python keyword: declared through the class namespace.
+    vars()["from"] = serializers.SerializerMethodField(method_name="get_from_",
+                                                      help_text="Our own number (outbound) or the sender.")
+    media = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "session", "conversation", "direction", "type", "to", "from", "text", "media", "location",
+                  "reply_to", "status", "waha_message_id", "error", "attempts", "batch", "created_by", "created_at",
+                  "sent_at", "delivered_at", "read_at", "failed_at", "revoked_at", "edited_at", "reactions"]
+        read_only_fields = fields
+
+    def _own_number(self, message: Message) -> str:
+        phone = message.session.phone
+        return phone.lstrip("+") + "@c.us" if phone else ""
+
+    def get_to(self, message: Message) -> str:
+        return message.chat_id if message.direction == Direction.OUTBOUND else self._own_number(message)
+
+    def get_from_(self, message: Message) -> str:
+        if message.direction == Direction.OUTBOUND:
+            return self._own_number(message)
+        return message.sender_id or message.chat_id
+
+    def get_media(self, message: Message) -> dict[str, Any] | None:
+        if not message.media:
+            return None
+        if message.direction == Direction.INBOUND:
+            public = {key: message.media.get(key) for key in ("mimetype", "filename", "size", "error")}
+            if message.media.get("path"):
+                public["url"] = f"/messages/{message.pk}/media"
+            return public
+        return message.media
+
+    def get_error(self, message: Message) -> dict[str, str] | None:
+        return {"code": message.error_code, "detail": message.error_detail} if message.error_code else None
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MessageStatus.choices, required=False)
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False)
+    session = serializers.UUIDField(required=False)
+    conversation = serializers.UUIDField(required=False)
+    chat_id = serializers.CharField(max_length=100, required=False)
+    batch = serializers.UUIDField(required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    search = serializers.CharField(max_length=200, required=False)
+
+
+class StatsFilterSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    session = serializers.UUIDField(required=False)
+
+
+class StatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    by_direction = serializers.DictField(child=serializers.IntegerField())
+    by_day = serializers.ListField(child=serializers.DictField())
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Conversation
+        fields = ["id", "session", "chat_id", "contact_name", "assigned_to", "last_message_at", "unread_count",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class ConversationAssignSerializer(serializers.Serializer):
+    assigned_to = serializers.UUIDField(allow_null=True)

@@ -1,0 +1,261 @@
+"""Writes for messages: send, bulk, retry, conversation assignment.
+
+Every write commits the message first and only then asks a worker to send it
+(``transaction.on_commit``), so a lost task never loses a message and a
+rolled-back request never sends one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from config.problems import Conflict, InvalidInput, ServiceError
+from messaging import metrics
+from messaging.models import Batch, Conversation, Direction, Message, MessageStatus, MessageType
+from messaging.recipients import InvalidRecipient, recipient_chat_id
+from sessions_waha.models import Session, SessionStatus
+
+logger = logging.getLogger("messaging")
+
+BULK_MAX_RECIPIENTS = 10_000
+
+
+class SessionNotReady(Conflict):
+    code = "session_not_ready"
+    title = "Session not ready"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    title = "Idempotency key reused"
+
+
+class ConversationTaken(ServiceError):
+    status_code = 403
+    code = "permission_denied"
+    title = "Conversation assigned to someone else"
+
+
+@dataclass(frozen=True)
+class MessageContent:
+    """What to send: a type and its payload (text, media, location)."""
+
+    type: str = MessageType.TEXT
+    text: str = ""
+    media: dict[str, Any] | None = None
+    location: dict[str, Any] | None = None
+    reply_to: str = ""
+
+    def fingerprint(self, *, session_id: object, chat_id: str) -> str:
+        """Hash of the request, to tell a retried request from a different one."""
+        body = {"session": str(session_id), "to": chat_id, "type": self.type, "text": self.text,
+                "media": self.media, "location": self.location, "reply_to": self.reply_to}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class BulkResult:
+    batch: Batch
+    accepted: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _require_working(session: Session) -> None:
+    # The stored status is used on purpose: a send never waits on WAHA.
+    if session.status != SessionStatus.WORKING:
+        raise SessionNotReady(f"The session is {session.status}; messages can be sent only while it is WORKING.")
+
+
+def _chat_id_or_400(to: object, field_name: str = "to") -> str:
+    try:
+        return recipient_chat_id(to)
+    except InvalidRecipient as exc:
+        raise InvalidInput(f"Invalid recipient: {exc.reason}", errors={field_name: [exc.reason]}) from exc
+
+
+def _conversation_for(*, session: Session, chat_id: str, sender: User) -> Conversation:
+    """The chat's conversation; an agent who starts a chat is assigned to it."""
+    conversation, created = Conversation.objects.get_or_create(
+        session=session, chat_id=chat_id,
+        defaults={"assigned_to": sender if sender.role == Role.AGENT else None},
+    )
+    if (not created and sender.role == Role.AGENT and conversation.assigned_to_id
+            and conversation.assigned_to_id != sender.pk):
+        raise ConversationTaken("This chat's conversation is assigned to another user.")
+    return conversation
+
+
+def _idempotent_replay(*, user: User, key: str, fingerprint: str) -> Message | None:
+    from messaging.models import IdempotencyKey
+
+    seen = IdempotencyKey.objects.select_related("message").filter(user=user, key=key).first()
+    if seen is None:
+        return None
+    if seen.request_hash != fingerprint:
+        raise IdempotencyConflict("This Idempotency-Key was used with a different request body.")
+    return seen.message
+
+
+def message_send(*, sender: User, session: Session, to: object, content: MessageContent,
+                 idempotency_key: str | None = None) -> tuple[Message, bool]:
+    """Queue one outbound message; returns it and whether it was created now.
+
+    A repeated ``idempotency_key`` with the same body returns the first message
+    and queues nothing. The send task is enqueued only after commit.
+    """
+    from messaging.models import IdempotencyKey
+
+    chat_id = _chat_id_or_400(to)
+    fingerprint = content.fingerprint(session_id=session.pk, chat_id=chat_id)
+    if idempotency_key:
+        replay = _idempotent_replay(user=sender, key=idempotency_key, fingerprint=fingerprint)
+        if replay is not None:
+            return replay, False
+    _require_working(session)
+    try:
+        with transaction.atomic():
+            conversation = _conversation_for(session=session, chat_id=chat_id, sender=sender)
+            message = Message.objects.create(
+                session=session, conversation=conversation, created_by=sender, direction=Direction.OUTBOUND,
+                type=content.type, chat_id=chat_id, text=content.text, media=content.media,
+                location=content.location, reply_to=content.reply_to, status=MessageStatus.QUEUED,
+            )
+            if idempotency_key:
+                IdempotencyKey.objects.create(user=sender, key=idempotency_key, request_hash=fingerprint,
+                                              message=message)
+            transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
+    except IntegrityError:
+        # Two requests with one key raced; the loser answers like a replay.
+        if idempotency_key:
+            replay = _idempotent_replay(user=sender, key=idempotency_key, fingerprint=fingerprint)
+            if replay is not None:
+                return replay, False
+        raise
+    metrics.status_changed(MessageStatus.QUEUED)
+    logger.info("message.queued message_id=%s session_id=%s", message.pk, session.pk)
+    return message, True
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(key)
+
+
+def _personalise(template: str, variables: Any) -> str:
+    """``Hi {name}!`` with ``{"name": "Ana"}``; a missing variable raises KeyError."""
+    values = _Missing({str(k): v for k, v in (variables or {}).items()}) if isinstance(variables, dict) else None
+    if values is None:
+        raise TypeError("variables must be an object")
+    return string.Formatter().vformat(template, (), values)
+
+
+def _bulk_recipients(template: str, recipients: list[Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """Validate and personalise every recipient; return (chat_id, text) pairs and rejections."""
+    accepted, rejected = [], []
+    for index, recipient in enumerate(recipients):
+        to = recipient.get("to") if isinstance(recipient, dict) else None
+        try:
+            chat_id = recipient_chat_id(to)
+            text = _personalise(template, recipient.get("variables") or {})
+        except InvalidRecipient as exc:
+            rejected.append({"index": index, "to": to, "errors": {"to": [exc.reason]}})
+        except KeyError as exc:
+            rejected.append({"index": index, "to": to, "errors": {"variables": [f"missing variable {exc.args[0]!r}"]}})
+        except (TypeError, ValueError, IndexError) as exc:
+            rejected.append({"index": index, "to": to, "errors": {"variables": [str(exc)]}})
+        else:
+            accepted.append((chat_id, text))
+    return accepted, rejected
+
+
+def message_bulk(*, sender: User, session: Session, template: str, recipients: list[Any],
+                 content: MessageContent) -> BulkResult:
+    """Queue one personalised message per valid recipient (bulk SQL, one dispatch kick)."""
+    if not recipients or len(recipients) > BULK_MAX_RECIPIENTS:
+        raise InvalidInput(errors={"recipients": [f"Send 1 to {BULK_MAX_RECIPIENTS} recipients."]})
+    _require_working(session)
+    accepted, rejected = _bulk_recipients(template, recipients)
+    with transaction.atomic():
+        batch = Batch.objects.create(session=session, created_by=sender, template=template, total=len(accepted),
+                                     rejected=len(rejected))
+        conversations = _conversations_bulk(session=session, chat_ids={chat_id for chat_id, _ in accepted})
+        Message.objects.bulk_create(
+            [Message(session=session, conversation_id=conversations[chat_id], batch=batch, created_by=sender,
+                     direction=Direction.OUTBOUND, type=content.type, chat_id=chat_id, text=text,
+                     media=content.media, status=MessageStatus.QUEUED)
+             for chat_id, text in accepted],
+            batch_size=2000,
+        )
+        transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
+    metrics.status_changed(MessageStatus.QUEUED, count=len(accepted))
+    logger.info("batch.queued batch_id=%s accepted=%s rejected=%s", batch.pk, len(accepted), len(rejected))
+    return BulkResult(batch=batch, accepted=len(accepted), rejected=rejected)
+
+
+def _conversations_bulk(*, session: Session, chat_ids: set[str]) -> dict[str, Any]:
+    """chat id → conversation id, creating the missing ones in one statement."""
+    existing = dict(Conversation.objects.filter(session=session, chat_id__in=chat_ids).values_list("chat_id", "id"))
+    missing = chat_ids - existing.keys()
+    if missing:
+        Conversation.objects.bulk_create([Conversation(session=session, chat_id=chat_id) for chat_id in missing],
+                                         ignore_conflicts=True, batch_size=2000)
+        existing = dict(Conversation.objects.filter(session=session, chat_id__in=chat_ids)
+                        .values_list("chat_id", "id"))
+    return existing
+
+
+def message_retry(*, message: Message) -> Message:
+    """Queue a failed outbound message again with a fresh attempt budget."""
+    with transaction.atomic():
+        updated = Message.objects.filter(
+            pk=message.pk, direction=Direction.OUTBOUND, status=MessageStatus.FAILED,
+        ).update(status=MessageStatus.QUEUED, attempts=0, error_code="", error_detail="", failed_at=None,
+                 next_attempt_at=timezone.now(), updated_at=timezone.now())
+        if not updated:
+            raise Conflict("Only failed outbound messages can be retried.")
+        transaction.on_commit(lambda: dispatch_kick(session_id=message.session_id))
+    message.refresh_from_db()
+    metrics.status_changed(MessageStatus.QUEUED)
+    logger.info("message.retry_queued message_id=%s", message.pk)
+    return message
+
+
+def conversation_assign(*, conversation: Conversation, assignee_id: object) -> Conversation:
+    """Assign the conversation to an active user of this tenant (or to nobody)."""
+    if assignee_id is None:
+        conversation.assigned_to = None
+    else:
+        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
+        if assignee is None:
+            raise InvalidInput(errors={"assigned_to": ["No active user with this id in this tenant."]})
+        conversation.assigned_to = assignee
+    conversation.save(update_fields=["assigned_to"])
+    logger.info("conversation.assigned conversation_id=%s assignee=%s", conversation.pk, assignee_id)
+    return conversation
+
+
+def dispatch_kick(*, session_id: object) -> None:
+    """Make sure a worker will send this session's due messages soon.
+
+    Never raises: with Redis or the broker down the messages stay queued in
+    the database and the sweeper enqueues them once the broker is back.
+    """
+    from messaging import pacing
+    from messaging.tasks import dispatch_session
+
+    try:
+        if pacing.kick_claim(session_id):
+            dispatch_session.apply_async(args=[connection.schema_name, str(session_id)], retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper recovers
+        metrics.ENQUEUE_FAILURES.inc()
+        logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)
+

@@ -1,0 +1,137 @@
+"""The one place where an outbound message's status moves.
+
+Status only moves forward (queued → sending → sent → delivered → read); a
+late or repeated WAHA ack never moves it back, and an ERROR ack fails a
+message only while it is not yet delivered. Every move is a conditional
+UPDATE, so concurrent acks and send results cannot overwrite each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Func, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from messaging import metrics
+from messaging.models import Message, MessageStatus, PendingAck
+
+logger = logging.getLogger("messaging.status")
+
+# WAHA ack levels (PROTOCOL §5.5): ERROR=-1, PENDING=0, SERVER=1, DEVICE=2, READ=3, PLAYED=4.
+ACK_ERROR, ACK_SERVER, ACK_DEVICE, ACK_READ = -1, 1, 2, 3
+_STATUS_FOR_ACK = {ACK_SERVER: MessageStatus.SENT, ACK_DEVICE: MessageStatus.DELIVERED, ACK_READ: MessageStatus.READ,
+                   4: MessageStatus.READ}
+_BELOW = {
+    MessageStatus.SENT: [MessageStatus.QUEUED, MessageStatus.SENDING],
+    MessageStatus.DELIVERED: [MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT],
+    MessageStatus.READ: [MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED],
+}
+_TIMESTAMPS = {MessageStatus.SENT: ["sent_at"], MessageStatus.DELIVERED: ["sent_at", "delivered_at"],
+               MessageStatus.READ: ["sent_at", "delivered_at", "read_at"]}
+
+
+class JsonbAppend(Func):
+    """``attempt_log || '[{...}]'::jsonb``: append without reading the row."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+
+
+def _append(entry: dict[str, Any]) -> JsonbAppend:
+    import json
+
+    return JsonbAppend(F("attempt_log"), Func(Value(json.dumps([entry])), template="%(expressions)s::jsonb"))
+
+
+def _advance(queryset, status: str, **extra: Any) -> int:  # type: ignore[no-untyped-def]
+    """Move messages of ``queryset`` that are below ``status`` up to it."""
+    now = timezone.now()
+    stamps = {name: Coalesce(F(name), Value(now)) for name in _TIMESTAMPS[status]}
+    return queryset.filter(status__in=_BELOW[status]).update(status=status, updated_at=now, **stamps, **extra)
+
+
+def message_ack_apply(*, session_id: object, wa_id: str, ack: int) -> bool:
+    """Apply a WAHA ack to the outbound message with this bare WhatsApp id.
+
+    An ack for a message whose id is not stored yet is kept and applied when
+    the send result lands (``pending_acks_apply``). Returns whether a message
+    was found.
+    """
+    messages = Message.objects.filter(session_id=session_id, wa_id=wa_id, direction="outbound")
+    if not messages.exists():
+        PendingAck.objects.create(session_id=session_id, wa_id=wa_id, ack=ack)
+        logger.info("ack.pending session_id=%s wa_id=%s ack=%s", session_id, wa_id, ack)
+        return False
+    messages.update(ack_level=Greatest(Coalesce(F("ack_level"), Value(ack)), Value(ack)))
+    if ack == ACK_ERROR:
+        now = timezone.now()
+        failed = messages.filter(status__in=_BELOW[MessageStatus.DELIVERED]).update(
+            status=MessageStatus.FAILED, failed_at=now, updated_at=now, error_code="whatsapp_error",
+            error_detail="WhatsApp reported an error for this message (ack ERROR).")
+        if failed:
+            metrics.status_changed(MessageStatus.FAILED, count=failed)
+            logger.info("message.failed wa_id=%s reason=ack_error", wa_id)
+        return True
+    status = _STATUS_FOR_ACK.get(ack)
+    if status is not None and _advance(messages, status):
+        metrics.status_changed(status)
+        logger.info("message.%s wa_id=%s ack=%s", status, wa_id, ack)
+    return True
+
+
+def pending_acks_apply(*, session_id: object, wa_ids: list[str]) -> None:
+    """Apply acks that arrived before these messages' ids were stored."""
+    if not wa_ids:
+        return
+    pending = list(PendingAck.objects.filter(session_id=session_id, wa_id__in=wa_ids).order_by("ack"))
+    if not pending:
+        return
+    for early in pending:
+        message_ack_apply(session_id=session_id, wa_id=early.wa_id, ack=early.ack)
+    PendingAck.objects.filter(pk__in=[p.pk for p in pending]).delete()
+
+
+def message_mark_sending(*, message_ids: list[object], wa_ids: dict[object, tuple[str, str]]) -> None:
+    """Store pre-generated WhatsApp ids before the send leaves (look-before-resend needs them)."""
+    with transaction.atomic():
+        for message_id, (waha_message_id, wa_id) in wa_ids.items():
+            Message.objects.filter(pk=message_id).update(waha_message_id=waha_message_id, wa_id=wa_id)
+
+
+def message_sent(*, message: Message, waha_message_id: str, wa_id: str, attempt: dict[str, Any]) -> None:
+    """WAHA accepted the message: ``sending`` → ``sent`` (unless an ack already moved it further)."""
+    queryset = Message.objects.filter(pk=message.pk)
+    queryset.update(waha_message_id=waha_message_id or F("waha_message_id"), wa_id=wa_id or F("wa_id"),
+                    attempt_log=_append(attempt), error_code="", error_detail="")
+    if _advance(queryset, MessageStatus.SENT):
+        metrics.status_changed(MessageStatus.SENT)
+    logger.info("message.sent message_id=%s attempt=%s", message.pk, attempt.get("attempt"))
+    if wa_id:
+        pending_acks_apply(session_id=message.session_id, wa_ids=[wa_id])
+
+
+def message_retry_later(*, message: Message, delay_seconds: float, attempt: dict[str, Any], reason: str) -> None:
+    """A transient failure: back to ``queued``, due again after ``delay_seconds``."""
+    due = timezone.now() + timezone.timedelta(seconds=delay_seconds)
+    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.QUEUED, next_attempt_at=due, updated_at=timezone.now(), attempt_log=_append(attempt),
+        error_code=attempt.get("error", "")[:50], error_detail=attempt.get("detail", "")[:500])
+    metrics.retry_scheduled(reason)
+    logger.info("message.retry_scheduled message_id=%s attempt=%s delay_s=%.1f reason=%s", message.pk,
+                attempt.get("attempt"), delay_seconds, reason)
+
+
+def message_failed(*, message: Message, code: str, detail: str, attempt: dict[str, Any] | None) -> None:
+    """Give up on a message (WAHA refused it, or the attempt budget is spent)."""
+    now = timezone.now()
+    extra = {"attempt_log": _append(attempt)} if attempt else {}
+    failed = Message.objects.filter(pk=message.pk, status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]).update(
+        status=MessageStatus.FAILED, failed_at=now, updated_at=now, error_code=code[:50], error_detail=detail[:500],
+        **extra)
+    if failed:
+        metrics.status_changed(MessageStatus.FAILED)
+        logger.warning("message.failed message_id=%s code=%s", message.pk, code)

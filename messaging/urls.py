@@ -1,0 +1,15 @@
+from django.urls import path
+
+from messaging import api
+
+urlpatterns = [
+    path("messages", api.MessageListView.as_view(), name="message-list"),
+    path("messages/send", api.SendView.as_view(), name="message-send"),
+    path("messages/bulk", api.BulkView.as_view(), name="message-bulk"),
+    path("messages/stats", api.StatsView.as_view(), name="message-stats"),
+    path("messages/batches/<uuid:batch_id>", api.BatchView.as_view(), name="batch-detail"),
+    path("messages/<uuid:message_id>", api.MessageDetailView.as_view(), name="message-detail"),
+    path("messages/<uuid:message_id>/retry", api.MessageRetryView.as_view(), name="message-retry"),
+    path("conversations", api.ConversationListView.as_view(), name="conversation-list"),
+    path("conversations/<uuid:conversation_id>", api.ConversationDetailView.as_view(), name="conversation-detail"),
+]
