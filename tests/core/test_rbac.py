@@ -20,6 +20,7 @@ EVERY_ROLE = frozenset(Role)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Any well-formed id: routing, authentication and method checks all come before the lookup.
 NO_SESSION = "00000000-0000-4000-8000-000000000000"
+MESSAGING_PATHS = ("/messages", "/conversations")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,19 @@ MATRIX: list[Rule] = [
     Rule("DELETE", "/waha/sessions/{session}", frozenset({ADMIN}), 204),
     Rule("GET", "/waha/sessions/{session}/qr", frozenset({ADMIN}), 200),
     Rule("POST", "/waha/sessions/{session}/stop", frozenset({ADMIN}), 200),
+    Rule("POST", "/messages/send", frozenset({ADMIN, MANAGER, AGENT}), 202,
+         lambda ctx: {"session": "rbac", "to": "+4915100000077", "text": "hi"}),
+    Rule("POST", "/messages/bulk", frozenset({ADMIN, MANAGER}), 202,
+         lambda ctx: {"session": "rbac", "text": "hi", "recipients": [{"to": "+4915100000078"}]}),
+    Rule("GET", "/messages/batches/{batch}", frozenset({ADMIN, MANAGER, AUDITOR}), 200),
+    Rule("GET", "/messages", EVERY_ROLE, 200),
+    Rule("GET", "/messages/{message}", EVERY_ROLE, 200),
+    Rule("GET", "/messages/stats", frozenset({ADMIN, MANAGER, AUDITOR}), 200),
+    Rule("POST", "/messages/{message}/retry", frozenset({ADMIN, MANAGER, AGENT}), 202),
+    Rule("GET", "/conversations", EVERY_ROLE, 200),
+    Rule("GET", "/conversations/{conversation}", EVERY_ROLE, 200),
+    Rule("PATCH", "/conversations/{conversation}", frozenset({ADMIN, MANAGER}), 200,
+         lambda ctx: {"assigned_to": None}),
 ]
 
 PATHS = sorted({rule.path for rule in MATRIX})
@@ -72,9 +86,16 @@ class Context:
     target: Any
     refresh: str
     session: Any = None
+    message: Any = None
 
     def path(self, template: str) -> str:
-        return template.format(target=self.target.pk, session=self.session.pk if self.session else NO_SESSION)
+        message = self.message
+        return template.format(
+            target=self.target.pk, session=self.session.pk if self.session else NO_SESSION,
+            message=message.pk if message else NO_SESSION,
+            conversation=message.conversation_id if message else NO_SESSION,
+            batch=message.batch_id if message else NO_SESSION,
+        )
 
 
 def _session_waiting_for_qr(request, acme):
@@ -91,6 +112,25 @@ def _session_waiting_for_qr(request, acme):
         return session_refresh(session=session)
 
 
+def _failed_message_of(request, acme, actor):
+    """A WORKING session 'rbac' and a failed message in a batch, in a chat the actor may see."""
+    from django_tenants.utils import tenant_context
+
+    from messaging.models import Batch, Conversation, Message
+    from sessions_waha.services import session_create, session_refresh
+
+    sandbox = request.getfixturevalue("sandbox")
+    with tenant_context(acme):
+        session = session_create(name="rbac")
+        sandbox.pair(session.waha_name)
+        session = session_refresh(session=session)
+        conversation = Conversation.objects.create(session=session, chat_id="4915100000070@c.us",
+                                                   assigned_to=actor if actor.role == AGENT else None)
+        batch = Batch.objects.create(session=session, total=1)
+        return Message.objects.create(session=session, conversation=conversation, batch=batch, direction="outbound",
+                                      chat_id=conversation.chat_id, text="x", status="failed")
+
+
 @pytest.fixture
 def context_for(request, acme, make_user):
     from tests.support import tokens_for
@@ -98,8 +138,9 @@ def context_for(request, acme, make_user):
     def _ctx(role, template=""):
         actor = make_user(acme, role)
         session = _session_waiting_for_qr(request, acme) if "{session}" in template else None
+        message = _failed_message_of(request, acme, actor) if template.startswith(MESSAGING_PATHS) else None
         return Context(actor=actor, target=make_user(acme, AGENT), refresh=str(tokens_for(acme, actor)),
-                       session=session)
+                       session=session, message=message)
 
     return _ctx
 
@@ -111,7 +152,7 @@ def _call(client, rule_or_method, path, body=None):
 @pytest.mark.parametrize("role", sorted(EVERY_ROLE))
 @pytest.mark.parametrize("rule", MATRIX, ids=lambda r: f"{r.method} {r.path}")
 def test_role_matrix(rule, role, acme, client_for, context_for, request):
-    if rule.path.startswith("/waha/"):
+    if rule.path.startswith(("/waha/", *MESSAGING_PATHS)):
         request.getfixturevalue("sandbox")
     ctx = context_for(role, rule.path)
     path = ctx.path(rule.path)
@@ -140,7 +181,7 @@ def test_unlisted_methods_are_405_for_everyone(method, path, role, acme, client_
 
 def test_auditor_never_changes_anything(acme, client_for, context_for):
     """Every unsafe method of the table is 403 for an auditor (except the auth endpoints)."""
-    unsafe = [r for r in MATRIX if r.method != "GET" and not r.path.startswith(("/auth/", "/waha/"))]
+    unsafe = [r for r in MATRIX if r.method != "GET" and not r.path.startswith(("/auth/", "/waha/", *MESSAGING_PATHS))]
     ctx = context_for(AUDITOR)
     client = client_for(acme, ctx.actor)
     for rule in unsafe:
