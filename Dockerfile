@@ -57,7 +57,7 @@ RUN DJANGO_ENV=production \
     REDIS_URL=redis://build.invalid:6379/0 \
     python manage.py collectstatic --noinput -v 0 \
     && python -m compileall -q /app \
-    && chmod 0755 bin/web \
+    && chmod 0755 bin/web bin/worker \
     && mkdir -p /app/var /app/media \
     && chown 10001:10001 /app/var /app/media
 

@@ -50,6 +50,7 @@ run: seed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${WEB_PORT:-8000} web worker beat $(if $(filter 1,$(RUN_SANDBOX)),sandbox)
 
 test: install services
+	$(BIN)/python bin/ensure_database.py
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install

@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import Role, User
 from tests.support import TEST_PASSWORD, TEST_TENANTS, TenantClient, tokens_for
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.e2e_fixtures"]
 
 
 def _drop_leftover_schemas() -> None:
@@ -29,15 +29,27 @@ def _drop_leftover_schemas() -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants.models import Domain, Tenant
 
     with django_db_blocker.unblock():
+        # pytest-django creates the test database only when a selected test asks
+        # for ``db``; a run of end-to-end tests alone (real processes, no
+        # rolled-back transaction) must never touch the development database.
+        own_setup = None
+        if not connection.settings_dict["NAME"].startswith("test_"):
+            own_setup = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         connection.set_schema_to_public()
         _drop_leftover_schemas()
         for slug, domain in TEST_TENANTS.items():
             tenant = Tenant(slug=slug, name=slug.capitalize())
             tenant.save()
             Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    yield
+    if own_setup is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(own_setup, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

@@ -252,6 +252,7 @@ SENDING_STUCK_SECONDS = env.int("SENDING_STUCK_SECONDS", default=90)
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=64)
 DISPATCH_CONCURRENCY = env.int("DISPATCH_CONCURRENCY", default=8)
 DISPATCH_SLICE_SECONDS = env.float("DISPATCH_SLICE_SECONDS", default=20.0)
+DISPATCH_LOCK_SECONDS = env.int("DISPATCH_LOCK_SECONDS", default=60)
 # WAHA can hold a send or QR request ~15 s while a session starts (PROTOCOL §9.2).
 WAHA_CONNECT_TIMEOUT = env.float("WAHA_CONNECT_TIMEOUT", default=3.05)
 WAHA_READ_TIMEOUT = env.float("WAHA_READ_TIMEOUT", default=20.0)
@@ -385,3 +386,24 @@ def _refuse_insecure_production() -> None:
 
 if IS_PRODUCTION:
     _refuse_insecure_production()
+
+# --------------------------------------------------------------------------- webhooks and inbound media
+# (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services.py)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# Event rows are the dedup memory: kept far longer than WAHA's whole retry span.
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
+# Acks for messages this service never sent (typed on the phone) are dropped after this.
+PENDING_ACK_MAX_AGE_HOURS = env.int("PENDING_ACK_MAX_AGE_HOURS", default=24)
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=64 * 1024 * 1024)
+MEDIA_FETCH_MAX_ATTEMPTS = env.int("MEDIA_FETCH_MAX_ATTEMPTS", default=5)
+MEDIA_SWEEP_GRACE_SECONDS = env.int("MEDIA_SWEEP_GRACE_SECONDS", default=20)
+# Where inbound media copies live; any Django storage backend (e.g. S3 via django-storages).
+MEDIA_STORAGE_BACKEND = env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
+STORAGES["inbound_media"] = {
+    "BACKEND": MEDIA_STORAGE_BACKEND,
+    "OPTIONS": {"location": str(MEDIA_ROOT)} if MEDIA_STORAGE_BACKEND.endswith("FileSystemStorage") else {},
+}
+CELERY_BEAT_SCHEDULE["webhooks-media-sweep"] = {
+    "task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=15.0),
+}

@@ -12,6 +12,7 @@ import logging
 import random
 import time
 
+from django.conf import settings
 from django.db import connection
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
@@ -20,7 +21,12 @@ from sessions_waha.models import Session
 
 logger = logging.getLogger("messaging.pacing")
 
-LOCK_SECONDS = 90
+
+
+def _lock_seconds() -> int:
+    # Short enough that a killed worker's lock frees the session soon; each
+    # batch extends it, so a live dispatcher keeps it.
+    return settings.DISPATCH_LOCK_SECONDS
 
 
 def _redis():  # type: ignore[no-untyped-def]
@@ -33,14 +39,14 @@ def _key(kind: str, session_id: object) -> str:
 
 def dispatcher_lock(session_id: object, token: str) -> bool:
     """Take the session's dispatcher lock (one sender per session across all workers)."""
-    return bool(_redis().set(_key("lock", session_id), token, nx=True, ex=LOCK_SECONDS))
+    return bool(_redis().set(_key("lock", session_id), token, nx=True, ex=_lock_seconds()))
 
 
 def dispatcher_lock_extend(session_id: object, token: str) -> None:
     redis = _redis()
     key = _key("lock", session_id)
     if redis.get(key) == token.encode():
-        redis.expire(key, LOCK_SECONDS)
+        redis.expire(key, _lock_seconds())
 
 
 def dispatcher_unlock(session_id: object, token: str) -> None:
@@ -49,7 +55,7 @@ def dispatcher_unlock(session_id: object, token: str) -> None:
                   1, _key("lock", session_id), token)
 
 
-def kick_claim(session_id: object, seconds: int = 30) -> bool:
+def kick_claim(session_id: object, seconds: int = 15) -> bool:
     """True when no dispatch is already scheduled for the session (then one should be)."""
     return bool(_redis().set(_key("kick", session_id), "1", nx=True, ex=seconds))
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import api
+from messaging import api, api_media
 
 urlpatterns = [
     path("messages", api.MessageListView.as_view(), name="message-list"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("messages/batches/<uuid:batch_id>", api.BatchView.as_view(), name="batch-detail"),
     path("messages/<uuid:message_id>", api.MessageDetailView.as_view(), name="message-detail"),
     path("messages/<uuid:message_id>/retry", api.MessageRetryView.as_view(), name="message-retry"),
+    path("messages/<uuid:message_id>/media", api_media.MessageMediaView.as_view(), name="message-media"),
     path("conversations", api.ConversationListView.as_view(), name="conversation-list"),
     path("conversations/<uuid:conversation_id>", api.ConversationDetailView.as_view(), name="conversation-detail"),
 ]

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.tokens import TenantRefreshToken
 
-TEST_TENANTS = {"acme": "acme.localhost", "globex": "globex.localhost"}
+TEST_TENANTS = {"acme": "acme.localhost", "globex": "globex.localhost", "e2e": "e2e.localhost"}
 TEST_PASSWORD = "Correct-Horse-Battery-9"
 
 

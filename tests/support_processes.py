@@ -37,21 +37,26 @@ def wait_until(predicate, *, timeout: float = 15.0, interval: float = 0.1) -> bo
     return False
 
 
+def service_env(**overrides: str) -> dict[str, str]:
+    """Environment for a service process of the test run (test database, venv first on PATH)."""
+    env = {**os.environ, "DJANGO_ENV": "test", "DATABASE_URL": test_database_url(), "LOG_LEVEL": "warning"}
+    env["PATH"] = f"{PROJECT_ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}"
+    env.update(overrides)
+    return env
+
+
 @contextmanager
-def run_web(*, workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+def run_web(*, workers: int = 2, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
     """Run ``bin/web`` (gunicorn) against the test database; yield its base URL."""
-    port = free_port()
+    port = port or free_port()
     child_env = {
-        **os.environ,
-        "DJANGO_ENV": "test",
-        "DATABASE_URL": test_database_url(),
+        **service_env(),
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "WEB_CONCURRENCY": str(workers),
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="metrics-test-"),
         **(env or {}),
     }
-    child_env["PATH"] = f"{PROJECT_ROOT / '.venv' / 'bin'}:{child_env.get('PATH', '')}"
     log = tempfile.TemporaryFile()
     process = subprocess.Popen([str(PROJECT_ROOT / "bin" / "web")], cwd=PROJECT_ROOT, env=child_env,
                                stdout=log, stderr=subprocess.STDOUT)

@@ -1,0 +1,135 @@
+"""The messaging pipeline end to end: gunicorn, Celery worker and beat, Redis, the WAHA sandbox.
+
+Everything goes over HTTP, as a client would use it; failures are injected
+for real (SIGKILL to the worker, a Redis restart, WAHA answering 500s).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.sandbox_fixtures import SANDBOX_KEY
+from tests.support_processes import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def sandbox(e2e, method: str, path: str, **kwargs) -> requests.Response:
+    base = e2e.stack_sandbox_url
+    return requests.request(method, base + path, headers={"X-Api-Key": SANDBOX_KEY}, timeout=10, **kwargs)
+
+
+@pytest.fixture
+def live(e2e, sandbox_process):
+    """A WORKING session 'main' created through the API and paired in the sandbox."""
+    e2e.stack_sandbox_url = sandbox_process.base_url
+    created = e2e.post("/waha/sessions", {"name": "main"})
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    names = sandbox(e2e, "GET", "/api/sessions?all=true").json()
+    (waha_name,) = [s["name"] for s in names]
+    assert wait_until(lambda: sandbox(e2e, "GET", f"/api/sessions/{waha_name}").json()["status"] == "SCAN_QR_CODE",
+                      timeout=10)
+    sandbox(e2e, "POST", f"/sandbox/sessions/{waha_name}/pair", json={"phone": "4915100000000"})
+    assert wait_until(lambda: e2e.get(f"/waha/sessions/{session_id}").json()["status"] == "WORKING", timeout=20)
+    e2e.session_id, e2e.waha_name = session_id, waha_name
+    return e2e
+
+
+def sandbox_messages(e2e) -> dict:
+    return sandbox(e2e, "GET", "/sandbox/messages", params={"session": e2e.waha_name}).json()
+
+
+def batch_done(e2e, batch_id: str) -> bool:
+    progress = e2e.get(f"/messages/batches/{batch_id}").json()
+    return progress["completed_at"] is not None
+
+
+def bulk(e2e, count: int, prefix: str = "49151") -> str:
+    recipients = [{"to": f"+{prefix}{index:07d}", "variables": {"name": f"n{index}"}} for index in range(count)]
+    response = e2e.post("/messages/bulk", {"session": "main", "text": "Hi {name}", "recipients": recipients})
+    assert response.status_code == 202 and response.json()["accepted"] == count, response.text
+    return response.json()["batch_id"]
+
+
+def assert_each_sent_once(e2e, count: int) -> None:
+    sent = sandbox_messages(e2e)
+    assert sent["count"] == count, f"WAHA got {sent['count']} distinct messages, expected {count}"
+    assert sent["duplicates"] == 0, f"{sent['duplicates']} messages reached WAHA twice"
+
+
+def test_send_goes_sent_then_delivered_then_read(live):
+    response = live.post("/messages/send", {"session": "main", "to": "+49 151 2222 3333", "text": "hello"})
+    assert response.status_code == 202
+    message_id = response.json()["id"]
+    seen = []
+
+    def read() -> bool:
+        status = live.get(f"/messages/{message_id}").json()["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        return status == "read"
+
+    assert wait_until(read, timeout=30, interval=0.02), seen
+    body = live.get(f"/messages/{message_id}").json()
+    assert body["sent_at"] and body["delivered_at"] and body["read_at"] and body["waha_message_id"]
+    assert seen[-1] == "read" and "failed" not in seen
+
+
+def test_bulk_of_1000_reaches_waha_exactly_once_each(live):
+    batch_id = bulk(live, 1000)
+    assert wait_until(lambda: batch_done(live, batch_id), timeout=120, interval=0.5)
+    progress = live.get(f"/messages/batches/{batch_id}").json()
+    assert progress["by_status"]["failed"] == 0 and progress["by_status"]["queued"] == 0
+    assert_each_sent_once(live, 1000)
+
+
+def test_waha_erroring_then_recovering_loses_nothing(live):
+    sandbox(live, "POST", "/sandbox/faults", json={"error_rate": 1.0})
+    batch_id = bulk(live, 30)
+    time.sleep(2)
+    first = live.get(f"/messages?batch={batch_id}&page_size=50").json()["results"]
+    assert all(m["status"] in {"queued", "sending"} for m in first)
+    assert any(m["attempts"] >= 1 for m in first)
+    sandbox(live, "DELETE", "/sandbox/faults")
+    assert wait_until(lambda: batch_done(live, batch_id), timeout=60, interval=0.5)
+    final = live.get(f"/messages?batch={batch_id}&page_size=50").json()["results"]
+    assert {m["status"] for m in final} <= {"sent", "delivered", "read"}
+    assert all(m["attempts"] >= 2 for m in final)
+    assert_each_sent_once(live, 30)
+
+
+def test_worker_killed_mid_bulk_loses_nothing_and_sends_once(live):
+    sandbox(live, "POST", "/sandbox/faults", json={"latency_ms": 5})
+    batch_id = bulk(live, 1000, prefix="49152")
+    assert wait_until(lambda: sandbox_messages(live)["count"] >= 100, timeout=60, interval=0.05)
+    live.stack.worker.kill()  # SIGKILL to the worker and its pool processes
+    in_flight = sandbox_messages(live)["count"]
+    assert in_flight < 1000, "the bulk finished before the worker could be killed"
+    live.stack.worker.start()
+    sandbox(live, "DELETE", "/sandbox/faults")
+    assert wait_until(lambda: batch_done(live, batch_id), timeout=120, interval=0.5), live.stack.worker.output()
+    progress = live.get(f"/messages/batches/{batch_id}").json()
+    assert progress["by_status"]["failed"] == 0
+    assert_each_sent_once(live, 1000)
+
+
+def test_redis_restarted_mid_bulk_loses_nothing(live):
+    sandbox(live, "POST", "/sandbox/faults", json={"latency_ms": 5})
+    batch_id = bulk(live, 1000, prefix="49153")
+    assert wait_until(lambda: sandbox_messages(live)["count"] >= 100, timeout=60, interval=0.05)
+    live.stack.redis.kill()
+    # While Redis is down the API still accepts sends (the database is the queue).
+    during = live.post("/messages/send", {"session": "main", "to": "+4915300009999", "text": "while down"})
+    assert during.status_code == 202, during.text
+    time.sleep(1)
+    live.stack.restart_redis(down_seconds=0)
+    sandbox(live, "DELETE", "/sandbox/faults")
+    assert wait_until(lambda: batch_done(live, batch_id), timeout=120, interval=0.5), live.stack.worker.output()
+    assert wait_until(lambda: live.get(f"/messages/{during.json()['id']}").json()["status"] != "queued", timeout=60)
+    progress = live.get(f"/messages/batches/{batch_id}").json()
+    assert progress["by_status"]["failed"] == 0
+    assert_each_sent_once(live, 1001)
