@@ -1,7 +1,7 @@
 """URLs of the public host: probes, docs, WAHA webhooks and the platform admin only."""
 
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from config import problems
@@ -11,6 +11,7 @@ urlpatterns = [
     *common_patterns,
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("", include("webhooks.urls")),
     re_path(r"^", problems.not_found_view),
 ]
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("", include("webhooks.urls")),
     # Anything else is a JSON 404, also with DEBUG on.
     re_path(r"^", problems.not_found_view),
 ]

@@ -36,7 +36,7 @@ class Process:
 
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name, self.command, self.env = name, command, env
-        self.log = tempfile.NamedTemporaryFile(prefix=f"e2e-{name}-", suffix=".log", delete=False)  # noqa: SIM115
+        self.log = tempfile.NamedTemporaryFile(prefix=f"e2e-{name}-", suffix=".log", delete=False)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
