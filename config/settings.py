@@ -232,7 +232,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "MessageTypeEnum": "messaging.models.MessageType",
+        "BulkMessageTypeEnum": ["text", "image", "file", "video"],
+        "MessageStatusEnum": "messaging.models.MessageStatus",
+        "SessionStatusEnum": "sessions_waha.models.SessionStatus",
+    },
 }
 
 # Bodies larger than this are refused with 413 before they are read.

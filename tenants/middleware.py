@@ -8,6 +8,8 @@ the header is refused rather than guessed at.
 
 from __future__ import annotations
 
+import time
+
 from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +18,42 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from config.logging import tenant_var
 from config.problems import problem_response, tenant_not_found_view
 from tenants.models import Domain, Tenant
+
+# Host and slug lookups are cached per process for a few seconds: every API
+# request needs them, and they change rarely. A deactivated tenant or a moved
+# domain takes effect within TENANT_CACHE_SECONDS in every process (at once in
+# the process that made the change).
+TENANT_CACHE_SECONDS = 10.0
+_cache: dict[tuple[str, str], tuple[float, Tenant | None]] = {}
+
+
+def _cached(kind: str, key: str, load) -> Tenant | None:  # type: ignore[no-untyped-def]
+    now = time.monotonic()
+    hit = _cache.get((kind, key))
+    if hit and now - hit[0] < TENANT_CACHE_SECONDS:
+        return hit[1]
+    tenant = load()
+    if len(_cache) > 10_000:
+        _cache.clear()
+    _cache[(kind, key)] = (now, tenant)
+    return tenant
+
+
+def tenant_cache_clear(**kwargs) -> None:
+    _cache.clear()
+
+
+def _tenant_for_host(hostname: str) -> Tenant | None:
+    def load() -> Tenant | None:
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        return domain.tenant if domain else None
+
+    return _cached("host", hostname, load)
+
+
+def _tenant_for_slug(slug: str) -> Tenant | None:
+    return _cached("slug", slug, lambda: Tenant.objects.filter(slug=slug).first())
+
 
 # Probes and metrics answer on every host without touching the tenant table,
 # so /health stays 200 while PostgreSQL is down.
@@ -33,8 +71,7 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
             return problem_response(400, "bad_request", detail="The Host header is not allowed.")
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        host_tenant = domain.tenant if domain else None
+        host_tenant = _tenant_for_host(hostname)
         header_slug = request.headers.get("X-Tenant", "").strip().lower()
 
         tenant = host_tenant
@@ -44,7 +81,7 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
                     400, "tenant_conflict", title="Tenant conflict",
                     detail="The X-Tenant header names another tenant than this host.",
                 )
-            tenant = host_tenant or Tenant.objects.filter(slug=header_slug).first()
+            tenant = host_tenant or _tenant_for_slug(header_slug)
             if tenant is None:
                 return tenant_not_found_view(request)
         if tenant is not None and not tenant.is_active:

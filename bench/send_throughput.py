@@ -1,0 +1,47 @@
+"""Accepted sends per second vs GET /health per second on the same gunicorn (16 clients).
+
+Target: sends ≥ 40 % of /health, p99 ≤ 50 ms. The Celery worker is off: this
+measures what the API accepts, not what WAHA delivers.
+
+    .venv/bin/python bench/send_throughput.py [--seconds 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+
+from harness import login, report, stack, tenant_with_sessions, wrk
+
+LUA = """
+wrk.method = "POST"
+wrk.body = '{"session": "%s", "to": "+4915112345678", "text": "bench"}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--web-workers", type=int, default=2)
+    args = parser.parse_args()
+    with stack(database="waha_bench_send", web_workers=args.web_workers, worker=False) as env:
+        (session,) = tenant_with_sessions(env["env"], env["sandbox"], sessions=1)
+        token = login(env["web"])
+        headers = {"X-Tenant": "bench"}
+        health = wrk(env["web"] + "/health", connections=args.connections, seconds=args.seconds, headers=headers)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(LUA % session)
+        sends = wrk(env["web"] + "/messages/send", connections=args.connections, seconds=args.seconds,
+                    script=script.name, headers={**headers, "Authorization": f"Bearer {token}"})
+        report("send_throughput", {"web_workers": args.web_workers, "connections": args.connections,
+                                   "health": health, "send": sends,
+                                   "send_vs_health": round(sends["rps"] / health["rps"], 3)})
+        print(json.dumps({"targets": {"ratio>=0.4": sends["rps"] / health["rps"] >= 0.4,
+                                      "p99<=50ms": sends.get("p99_ms", 1e9) <= 50}}))
+
+
+if __name__ == "__main__":
+    main()
