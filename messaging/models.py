@@ -148,6 +148,8 @@ class Message(models.Model):
             models.Index(fields=["session", "next_attempt_at"], name="message_due", condition=Q(status="queued")),
             models.Index(fields=["sending_started_at"], name="message_sending", condition=Q(status="sending")),
             models.Index(fields=["wa_id"], name="message_wa_id", condition=~Q(wa_id="")),
+            # Stats: which closed days changed since the last rollup.
+            models.Index(fields=["updated_at"], name="message_updated"),
         ]
 
     def __str__(self) -> str:
@@ -183,3 +185,34 @@ class PendingAck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wa_id} ack={self.ack}"
+
+
+class DailyCount(models.Model):
+    """Messages per day, session, direction and status, for fast stats over long ranges.
+
+    Rebuilt for closed days (before today, UTC) by the stats task; today is
+    always counted live. See ``messaging.stats``.
+    """
+
+    day = models.DateField()
+    session = models.ForeignKey("sessions_waha.Session", on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "session", "direction", "status"],
+                                               name="daily_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.direction} {self.status}: {self.count}"
+
+
+class StatsState(models.Model):
+    """Single row: how far ``DailyCount`` is built and when it was last refreshed."""
+
+    rolled_until = models.DateField(help_text="First day not in DailyCount (days before it are).")
+    refreshed_at = models.DateTimeField(help_text="Messages updated after this may not be counted yet.")
+
+    def __str__(self) -> str:
+        return f"rolled until {self.rolled_until}"

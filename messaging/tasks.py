@@ -48,3 +48,15 @@ def sweep_all() -> None:
         if any(report.values()):
             logger.info("messaging.swept tenant=%s %s", tenant.slug,
                         " ".join(f"{key}={value}" for key, value in report.items()))
+
+
+@shared_task(name="messaging.stats_refresh", ignore_result=True)
+def stats_refresh_all() -> None:
+    """Every tenant: rebuild the daily stats rollup for closed days that changed."""
+    from messaging.stats import stats_refresh
+
+    for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
+        with schema_context(tenant.schema_name):
+            rebuilt = stats_refresh()
+        if rebuilt:
+            logger.info("messaging.stats_refreshed tenant=%s days=%s", tenant.slug, rebuilt)
