@@ -20,7 +20,7 @@ from sessions_waha.models import Session
 
 
 def _scoped_messages(user: User) -> QuerySet[Message]:
-    messages = Message.objects.select_related("session")
+    messages = Message.objects.select_related("session").defer("attempt_log")
     if user.role == Role.AGENT:
         messages = messages.filter(conversation__assigned_to=user)
     return messages

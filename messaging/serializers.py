@@ -99,6 +99,23 @@ class MessageSerializer(serializers.ModelSerializer):
                   "sent_at", "delivered_at", "read_at", "failed_at", "revoked_at", "edited_at", "reactions"]
         read_only_fields = fields
 
+    def to_representation(self, message: Message) -> dict[str, Any]:
+        # Hand-built on purpose: this is the hottest serializer (50-200 rows per
+        # list page) and DRF's field machinery costs ~0.3 ms per row. The declared
+        # fields above still describe the shape for OpenAPI.
+        return {
+            "id": str(message.pk), "session": str(message.session_id), "conversation": str(message.conversation_id),
+            "direction": message.direction, "type": message.type, "to": self.get_to(message),
+            "from": self.get_from_(message), "text": message.text, "media": self.get_media(message),
+            "location": message.location, "reply_to": message.reply_to, "status": message.status,
+            "waha_message_id": message.waha_message_id, "error": self.get_error(message),
+            "attempts": message.attempts, "batch": _uuid(message.batch_id), "created_by": _uuid(message.created_by_id),
+            "created_at": _time(message.created_at), "sent_at": _time(message.sent_at),
+            "delivered_at": _time(message.delivered_at), "read_at": _time(message.read_at),
+            "failed_at": _time(message.failed_at), "revoked_at": _time(message.revoked_at),
+            "edited_at": _time(message.edited_at), "reactions": message.reactions,
+        }
+
     def _own_number(self, message: Message) -> str:
         phone = message.session.phone
         return phone.lstrip("+") + "@c.us" if phone else ""
@@ -123,6 +140,17 @@ class MessageSerializer(serializers.ModelSerializer):
 
     def get_error(self, message: Message) -> dict[str, str] | None:
         return {"code": message.error_code, "detail": message.error_detail} if message.error_code else None
+
+
+def _uuid(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _time(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class MessageFilterSerializer(serializers.Serializer):

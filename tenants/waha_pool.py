@@ -29,16 +29,23 @@ class WahaPoolExhausted(ServiceError):
 
 
 def waha_server_default() -> WahaServer:
-    """The server named by WAHA_BASE_URL/WAHA_API_KEY; created (or re-keyed) on demand."""
-    server, created = WahaServer.objects.get_or_create(
-        base_url=settings.WAHA_BASE_URL.rstrip("/"),
-        defaults={"name": DEFAULT_SERVER_NAME, "api_key": settings.WAHA_API_KEY},
-    )
-    if not created and server.api_key != settings.WAHA_API_KEY and server.name == DEFAULT_SERVER_NAME:
-        server.api_key = settings.WAHA_API_KEY
-        server.save(update_fields=["api_key"])
-    if created:
-        logger.info("waha_pool.default_server_created base_url=%s", server.base_url)
+    """The server named by WAHA_BASE_URL/WAHA_API_KEY ("default"), created or updated to match them.
+
+    Changing WAHA_BASE_URL moves the default server (its sessions follow); other
+    servers of the pool are managed in the platform console.
+    """
+    base_url, api_key = settings.WAHA_BASE_URL.rstrip("/"), settings.WAHA_API_KEY
+    server = WahaServer.objects.filter(name=DEFAULT_SERVER_NAME).first()
+    if server is None:
+        server, created = WahaServer.objects.get_or_create(
+            base_url=base_url, defaults={"name": DEFAULT_SERVER_NAME, "api_key": api_key})
+        if created:
+            logger.info("waha_pool.default_server_created base_url=%s", server.base_url)
+        return server
+    if (server.base_url, server.api_key) != (base_url, api_key):
+        logger.info("waha_pool.default_server_updated base_url=%s", base_url)
+        server.base_url, server.api_key = base_url, api_key
+        server.save(update_fields=["base_url", "api_key"])
     return server
 
 

@@ -72,3 +72,11 @@ def test_deleting_a_session_frees_capacity(api, sandbox):
     created = api.post("/waha/sessions", {"name": "a"}, format="json").json()
     api.delete(f"/waha/sessions/{created['id']}")
     assert api.post("/waha/sessions", {"name": "b"}, format="json").status_code == 201
+
+
+def test_changing_waha_base_url_moves_the_default_server(sandbox, settings):
+    first = waha_server_default()
+    settings.WAHA_BASE_URL = "http://waha-moved:3000"
+    moved = waha_server_default()
+    assert moved.pk == first.pk and moved.base_url == "http://waha-moved:3000"
+    assert WahaServer.objects.filter(name="default").count() == 1
