@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
 from config.problems import InvalidInput, NotFound
@@ -20,7 +20,10 @@ from sessions_waha.models import Session
 
 
 def _scoped_messages(user: User) -> QuerySet[Message]:
-    messages = Message.objects.select_related("session").defer("attempt_log")
+    # The session's number is all a message needs from its session: annotate it
+    # instead of building a Session per row; skip columns the API never shows.
+    messages = Message.objects.annotate(session_phone=F("session__phone")).defer(
+        "attempt_log", "next_attempt_at", "sending_started_at", "updated_at", "ack_level")
     if user.role == Role.AGENT:
         messages = messages.filter(conversation__assigned_to=user)
     return messages

@@ -117,7 +117,7 @@ class MessageSerializer(serializers.ModelSerializer):
         }
 
     def _own_number(self, message: Message) -> str:
-        phone = message.session.phone
+        phone = message.session_phone if hasattr(message, "session_phone") else message.session.phone
         return phone.lstrip("+") + "@c.us" if phone else ""
 
     def get_to(self, message: Message) -> str:
