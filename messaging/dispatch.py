@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from messaging import pacing, status
+from messaging import bulk_sql, pacing, status
 from messaging.models import Conversation, Message, MessageStatus, MessageType
 from messaging.recipients import is_phone_chat
 from sessions_waha.models import Session
@@ -89,14 +89,13 @@ def _assign_ids(session: Session, messages: list[Message]) -> None:
     """Pre-generate WhatsApp ids (NOWEB/GOWS) and store them before anything is sent."""
     if session.engine not in PREGENERATED_ID_ENGINES:
         return
-    fresh = {}
+    fresh = []
     for message in messages:
         if not message.wa_id:
             message.wa_id = "3EB0" + secrets.token_hex(8).upper()
             message.waha_message_id = f"true_{message.chat_id}_{message.wa_id}"
-            fresh[message.pk] = (message.waha_message_id, message.wa_id)
-    if fresh:
-        status.message_mark_sending(message_ids=list(fresh), wa_ids=fresh)
+            fresh.append((message.pk, message.waha_message_id, message.wa_id))
+    bulk_sql.wa_ids_assign(fresh)
 
 
 def _verified_chat(session: Session, message: Message, client: WahaClient) -> str | None:
@@ -217,6 +216,26 @@ def _record(outcome: Outcome) -> None:
     status.message_failed(message=message, code=code, detail=detail, attempt=outcome.attempt)
 
 
+def _record_all(outcomes: list[Outcome]) -> None:
+    """Record a batch: every success in one UPDATE, the rest one by one."""
+    sent = [o for o in outcomes if o.error is None and o.failure is None]
+    for outcome in outcomes:
+        if outcome.error is not None or outcome.failure is not None:
+            _record(outcome)
+    if not sent:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        bulk_sql.messages_mark_sent([(o.message.pk, o.waha_message_id, o.wa_id, o.attempt) for o in sent], now=now)
+        newly_verified = [o.message.conversation_id for o in sent if not o.message.conversation.verified_at]
+        if newly_verified:
+            Conversation.objects.filter(pk__in=newly_verified, verified_at__isnull=True).update(verified_at=now)
+    status.metrics.status_changed(MessageStatus.SENT, count=len(sent))
+    session_id = sent[0].message.session_id
+    status.pending_acks_apply(session_id=session_id, wa_ids=[o.wa_id for o in sent if o.wa_id])
+    logger.info("dispatch.batch_sent session_id=%s count=%s", session_id, len(sent))
+
+
 def dispatch_session(*, session_id: object) -> DispatchResult:
     """Send the session's due messages for a bounded time slice."""
     token = uuid.uuid4().hex
@@ -238,8 +257,7 @@ def dispatch_session(*, session_id: object) -> DispatchResult:
             if not messages:
                 break
             _assign_ids(session, messages)
-            for outcome in _deliver_all(client, session, messages):
-                _record(outcome)
+            _record_all(_deliver_all(client, session, messages))
             result.sent += len(messages)
             pacing.record_send(session)
             pacing.dispatcher_lock_extend(session_id, token)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import string
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from config.problems import Conflict, InvalidInput, ServiceError
-from messaging import metrics
+from messaging import bulk_sql, metrics
 from messaging.models import Batch, Conversation, Direction, Message, MessageStatus, MessageType
 from messaging.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
@@ -184,33 +185,24 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
         raise InvalidInput(errors={"recipients": [f"Send 1 to {BULK_MAX_RECIPIENTS} recipients."]})
     _require_working(session)
     accepted, rejected = _bulk_recipients(template, recipients)
+    now = timezone.now()
     with transaction.atomic():
         batch = Batch.objects.create(session=session, created_by=sender, template=template, total=len(accepted),
                                      rejected=len(rejected))
-        conversations = _conversations_bulk(session=session, chat_ids={chat_id for chat_id, _ in accepted})
-        Message.objects.bulk_create(
-            [Message(session=session, conversation_id=conversations[chat_id], batch=batch, created_by=sender,
-                     direction=Direction.OUTBOUND, type=content.type, chat_id=chat_id, text=text,
-                     media=content.media, status=MessageStatus.QUEUED)
-             for chat_id, text in accepted],
-            batch_size=2000,
+        conversations = bulk_sql.conversations_ensure(session_id=session.pk,
+                                                      chat_ids=sorted({chat_id for chat_id, _ in accepted}))
+        # COPY: 10,000 rows in a fraction of a second (bulk_create takes seconds).
+        bulk_sql.messages_copy(
+            {"id": uuid.uuid4(), "session_id": session.pk, "conversation_id": conversations[chat_id],
+             "batch_id": batch.pk, "created_by_id": sender.pk, "direction": Direction.OUTBOUND, "type": content.type,
+             "chat_id": chat_id, "text": text, "media": content.media, "status": MessageStatus.QUEUED,
+             "next_attempt_at": now, "created_at": now, "updated_at": now}
+            for chat_id, text in accepted
         )
         transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
     metrics.status_changed(MessageStatus.QUEUED, count=len(accepted))
     logger.info("batch.queued batch_id=%s accepted=%s rejected=%s", batch.pk, len(accepted), len(rejected))
     return BulkResult(batch=batch, accepted=len(accepted), rejected=rejected)
-
-
-def _conversations_bulk(*, session: Session, chat_ids: set[str]) -> dict[str, Any]:
-    """chat id → conversation id, creating the missing ones in one statement."""
-    existing = dict(Conversation.objects.filter(session=session, chat_id__in=chat_ids).values_list("chat_id", "id"))
-    missing = chat_ids - existing.keys()
-    if missing:
-        Conversation.objects.bulk_create([Conversation(session=session, chat_id=chat_id) for chat_id in missing],
-                                         ignore_conflicts=True, batch_size=2000)
-        existing = dict(Conversation.objects.filter(session=session, chat_id__in=chat_ids)
-                        .values_list("chat_id", "id"))
-    return existing
 
 
 def message_retry(*, message: Message) -> Message:

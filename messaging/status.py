@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F, Func, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -93,13 +92,6 @@ def pending_acks_apply(*, session_id: object, wa_ids: list[str]) -> None:
     for early in pending:
         message_ack_apply(session_id=session_id, wa_id=early.wa_id, ack=early.ack)
     PendingAck.objects.filter(pk__in=[p.pk for p in pending]).delete()
-
-
-def message_mark_sending(*, message_ids: list[object], wa_ids: dict[object, tuple[str, str]]) -> None:
-    """Store pre-generated WhatsApp ids before the send leaves (look-before-resend needs them)."""
-    with transaction.atomic():
-        for message_id, (waha_message_id, wa_id) in wa_ids.items():
-            Message.objects.filter(pk=message_id).update(waha_message_id=waha_message_id, wa_id=wa_id)
 
 
 def message_sent(*, message: Message, waha_message_id: str, wa_id: str, attempt: dict[str, Any]) -> None:

@@ -1,0 +1,100 @@
+"""Bulk SQL for the hot paths: COPY for many new messages, one UPDATE for many send results.
+
+Django's ``bulk_create`` compiles every row in Python (seconds for 10,000
+messages); PostgreSQL's COPY streams them. Only code that must move
+thousands of rows per request lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from messaging.models import Conversation, Message
+
+MESSAGE_COPY_COLUMNS = (
+    "id", "session_id", "conversation_id", "batch_id", "created_by_id", "direction", "type", "chat_id", "sender_id",
+    "text", "media", "reply_to", "status", "waha_message_id", "wa_id", "error_code", "error_detail", "attempts",
+    "attempt_log", "next_attempt_at", "created_at", "updated_at", "reactions",
+)
+
+
+def conversations_ensure(*, session_id: object, chat_ids: Sequence[str]) -> dict[str, uuid.UUID]:
+    """chat id → conversation id for ``chat_ids``, creating the missing ones in one statement."""
+    table = Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (id, session_id, chat_id, contact_name, unread_count, created_at)
+                SELECT gen_random_uuid(), %s, chat, '', 0, clock_timestamp() FROM unnest(%s::text[]) AS chat
+                ON CONFLICT (session_id, chat_id) DO NOTHING""",  # noqa: S608 - our table name
+            [session_id, list(chat_ids)],
+        )
+        cursor.execute(f"SELECT chat_id, id FROM {table} WHERE session_id = %s AND chat_id = ANY(%s::text[])",  # noqa: S608
+                       [session_id, list(chat_ids)])
+        return dict(cursor.fetchall())
+
+
+def messages_copy(rows: Iterable[dict[str, Any]]) -> int:
+    """COPY outbound messages in; each row gives the columns of MESSAGE_COPY_COLUMNS it sets."""
+    defaults = {"batch_id": None, "created_by_id": None, "sender_id": "", "media": None, "reply_to": "",
+                "waha_message_id": "", "wa_id": "", "error_code": "", "error_detail": "", "attempts": 0,
+                "attempt_log": "[]", "reactions": "{}"}
+    count = 0
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {Message._meta.db_table} ({', '.join(MESSAGE_COPY_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            values = {**defaults, **row}
+            if values["media"] is not None and not isinstance(values["media"], str):
+                values["media"] = json.dumps(values["media"])
+            copy.write_row([values[column] for column in MESSAGE_COPY_COLUMNS])
+            count += 1
+    return count
+
+
+def messages_mark_sent(results: Sequence[tuple[object, str, str, dict[str, Any]]], *, now: datetime) -> int:
+    """``sending`` → ``sent`` for many messages at once: (id, waha_message_id, wa_id, attempt).
+
+    Messages an ack already moved further keep their status (and get the ids).
+    """
+    if not results:
+        return 0
+    table = Message._meta.db_table
+    values = ", ".join(["(%s::uuid, %s, %s, %s::jsonb)"] * len(results))
+    params: list[Any] = []
+    for message_id, waha_message_id, wa_id, attempt in results:
+        params += [str(message_id), waha_message_id, wa_id, json.dumps([attempt])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} AS m SET
+                    waha_message_id = CASE WHEN v.waha_message_id <> '' THEN v.waha_message_id
+                                           ELSE m.waha_message_id END,
+                    wa_id = CASE WHEN v.wa_id <> '' THEN v.wa_id ELSE m.wa_id END,
+                    attempt_log = m.attempt_log || v.attempt,
+                    error_code = '', error_detail = '', updated_at = %s,
+                    status = CASE WHEN m.status IN ('queued', 'sending') THEN 'sent' ELSE m.status END,
+                    sent_at = COALESCE(m.sent_at, %s)
+                  FROM (VALUES {values}) AS v(id, waha_message_id, wa_id, attempt)
+                 WHERE m.id = v.id""",  # noqa: S608 - placeholders only
+            [now, now, *params],
+        )
+        return cursor.rowcount
+
+
+def wa_ids_assign(assignments: Sequence[tuple[object, str, str]]) -> None:
+    """Store pre-generated ids (id, waha_message_id, wa_id) for many messages in one statement."""
+    if not assignments:
+        return
+    values = ", ".join(["(%s::uuid, %s, %s)"] * len(assignments))
+    params: list[Any] = [item for row in assignments for item in (str(row[0]), row[1], row[2])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Message._meta.db_table} AS m SET waha_message_id = v.waha_message_id, wa_id = v.wa_id
+                  FROM (VALUES {values}) AS v(id, waha_message_id, wa_id) WHERE m.id = v.id""",  # noqa: S608
+            params,
+        )
