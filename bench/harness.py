@@ -82,13 +82,13 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 @contextmanager
 def stack(*, database: str, redis_db: int = 12, web_workers: int = 2, worker: bool = True,
-          worker_concurrency: int = 2, auto_ack: bool = False):
+          worker_concurrency: int = 2, auto_ack: bool = False, extra_env: dict[str, str] | None = None):
     """Scratch database (migrated), sandbox, gunicorn and optionally a Celery worker."""
     sandbox_port, web_port = free_port(), free_port()
     sandbox_url, web_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
     env = env_for(database, redis_db, WAHA_BASE_URL=sandbox_url, WEBHOOK_BASE_URL=web_url, PORT=str(web_port),
                   HOST="127.0.0.1", WEB_CONCURRENCY=str(web_workers),
-                  PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="bench-metrics-"))
+                  PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="bench-metrics-"), **(extra_env or {}))
     subprocess.run([PYTHON, "bin/ensure_database.py"], cwd=ROOT, env=env, check=True, capture_output=True)
     manage(env, "migrate_schemas", "--executor=standard")
     subprocess.run(["redis-cli", "-n", str(redis_db), "flushdb"], check=True, capture_output=True)

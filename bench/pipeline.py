@@ -16,7 +16,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-
 from harness import SANDBOX_KEY, login, report, stack, tenant_with_sessions
 
 
@@ -70,9 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--no-number-check", action="store_true", help="CHECK_NEW_NUMBERS=off")
     args = parser.parse_args()
-    results: dict = {"worker_concurrency": args.worker_concurrency}
-    with stack(database="waha_bench_pipeline", worker=True, worker_concurrency=args.worker_concurrency) as env:
+    results: dict = {"worker_concurrency": args.worker_concurrency, "check_new_numbers": not args.no_number_check}
+    extra = {"CHECK_NEW_NUMBERS": "off"} if args.no_number_check else {}
+    with stack(database="waha_bench_pipeline", worker=True, worker_concurrency=args.worker_concurrency,
+               extra_env=extra) as env:
         sessions = tenant_with_sessions(env["env"], env["sandbox"], sessions=10)
         token = login(env["web"])
         # Direct flood first, at the same sandbox, so both runs see the same server.

@@ -16,7 +16,6 @@ import subprocess
 import time
 
 import requests
-
 from harness import django_shell, login, report, stack, tenant_with_sessions
 
 FILL_SQL = """
@@ -46,7 +45,8 @@ ANALYZE messaging_conversation;
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)  # noqa: E731
-    return {"p50_ms": pick(0.5), "p90_ms": pick(0.9), "p99_ms": pick(0.99), "mean_ms": round(statistics.mean(ordered), 1)}
+    return {"p50_ms": pick(0.5), "p90_ms": pick(0.9), "p99_ms": pick(0.99),
+            "mean_ms": round(statistics.mean(ordered), 1)}
 
 
 def measure(http: requests.Session, url: str, count: int) -> dict[str, float]:

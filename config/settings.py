@@ -258,6 +258,10 @@ DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=64)
 DISPATCH_CONCURRENCY = env.int("DISPATCH_CONCURRENCY", default=8)
 DISPATCH_SLICE_SECONDS = env.float("DISPATCH_SLICE_SECONDS", default=20.0)
 DISPATCH_LOCK_SECONDS = env.int("DISPATCH_LOCK_SECONDS", default=60)
+# Ask WAHA (check-exists, cached 24 h) before the first message to a new phone
+# number: a number not on WhatsApp then fails at once instead of sitting at
+# "sent" forever. Costs one WAHA call per new chat.
+CHECK_NEW_NUMBERS = env.bool("CHECK_NEW_NUMBERS", default=True)
 # WAHA can hold a send or QR request ~15 s while a session starts (PROTOCOL §9.2).
 WAHA_CONNECT_TIMEOUT = env.float("WAHA_CONNECT_TIMEOUT", default=3.05)
 WAHA_READ_TIMEOUT = env.float("WAHA_READ_TIMEOUT", default=20.0)
@@ -396,6 +400,8 @@ if IS_PRODUCTION:
 # --------------------------------------------------------------------------- webhooks and inbound media
 # (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services.py)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# Seconds a worker keeps a session's route (tenant, key) in memory; 0 looks it up on every event.
+WEBHOOK_ROUTE_CACHE_SECONDS = env.float("WEBHOOK_ROUTE_CACHE_SECONDS", default=5.0)
 # Event rows are the dedup memory: kept far longer than WAHA's whole retry span.
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 # Acks for messages this service never sent (typed on the phone) are dropped after this.

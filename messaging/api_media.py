@@ -46,7 +46,7 @@ class MessageMediaView(APIView):
         message = selectors.message_get_for(user=request.user, message_id=message_id)
         try:
             handle, mimetype, filename = media_service.media_open(message=message)
-        except (FileNotFoundError, OSError) as exc:
+        except OSError as exc:  # FileNotFoundError: nothing stored (yet)
             raise NotFound("This message has no stored media.") from exc
         base_type = mimetype.split(";", 1)[0].strip().lower()
         response = FileResponse(handle, content_type=mimetype,

@@ -100,7 +100,7 @@ def _assign_ids(session: Session, messages: list[Message]) -> None:
 
 def _verified_chat(session: Session, message: Message, client: WahaClient) -> str | None:
     """Check a new phone number exists on WhatsApp (cached); None when it does not."""
-    if message.conversation.verified_at or not is_phone_chat(message.chat_id):
+    if not settings.CHECK_NEW_NUMBERS or message.conversation.verified_at or not is_phone_chat(message.chat_id):
         return message.chat_id
     digits = phone_digits(message.chat_id)
     key = f"wa-exists:{session.pk}:{digits}"

@@ -31,6 +31,8 @@ logger = logging.getLogger("messaging.inbound")
 
 APPLIED, IGNORED = "applied", "ignored"
 CHAT_ID_MAX = 100
+# Contacts' "status" stories arrive as messages from this pseudo-chat; they are not conversations.
+STATUS_BROADCAST = "status@broadcast"
 # A WhatsApp timestamp further from now than this is not believed (clock skew, garbage).
 _CLOCK_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -124,6 +126,8 @@ def inbound_message_record(*, session_id: object, payload: Any, now: dt.datetime
         return _ignored("own message (arrives through message.any)")
     if len(chat_id) > CHAT_ID_MAX:
         return _ignored("chat id too long")
+    if chat_id == STATUS_BROADCAST:
+        return _ignored("a contact's status (story), not a chat")
     wa_id = wa_id_of(waha_id)[:100]
     is_group = chat_id.endswith("@g.us")
     sender = payload.get("participant") or payload.get("author") if is_group else None

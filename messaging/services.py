@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import string
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,10 +152,11 @@ class _Missing(dict):
 
 def _personalise(template: str, variables: Any) -> str:
     """``Hi {name}!`` with ``{"name": "Ana"}``; a missing variable raises KeyError."""
-    values = _Missing({str(k): v for k, v in (variables or {}).items()}) if isinstance(variables, dict) else None
-    if values is None:
+    if not isinstance(variables, dict):
         raise TypeError("variables must be an object")
-    return string.Formatter().vformat(template, (), values)
+    if "{" not in template:
+        return template
+    return template.format_map(_Missing({str(k): v for k, v in variables.items()}))
 
 
 def _bulk_recipients(template: str, recipients: list[Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
