@@ -121,6 +121,9 @@ import requests
 tenant = Tenant.objects.filter(slug={slug!r}).first() or tenant_provision(TenantSpec(
     {slug!r}, "Bench", "{slug}.localhost", "admin@{slug}.test", {PASSWORD!r}))
 names = []
+from tenants.models import SessionRoute, WahaServer
+SessionRoute.objects.filter(tenant=tenant).delete()
+WahaServer.objects.update(session_capacity=1000)
 with tenant_context(tenant):
     Session.objects.all().update(deleted_at=__import__('django.utils.timezone', fromlist=['now']).now())
     for index in range({sessions}):
