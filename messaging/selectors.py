@@ -32,9 +32,14 @@ def _scoped_messages(user: User) -> QuerySet[Message]:
 def message_list(*, user: User, filters: dict[str, Any]) -> QuerySet[Message]:
     """Messages the user may see, narrowed by the list filters of the API."""
     messages = _scoped_messages(user)
-    for name in ("status", "direction", "chat_id"):
+    for name in ("status", "direction"):
         if filters.get(name):
             messages = messages.filter(**{name: filters[name]})
+    if filters.get("chat_id"):
+        # Through the conversation: its (session, chat_id) key and the message
+        # index on conversation make this an index lookup.
+        chats = Conversation.objects.filter(chat_id=filters["chat_id"]).values("id")
+        messages = messages.filter(conversation_id__in=chats, chat_id=filters["chat_id"])
     for name, column in (("session", "session_id"), ("conversation", "conversation_id"), ("batch", "batch_id")):
         if filters.get(name):
             messages = messages.filter(**{column: filters[name]})
