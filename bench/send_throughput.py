@@ -26,8 +26,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-threads", type=int, default=1)
     args = parser.parse_args()
-    with stack(database="waha_bench_send", web_workers=args.web_workers, worker=False) as env:
+    with stack(database="waha_bench_send", web_workers=args.web_workers, worker=False,
+               extra_env={"WEB_THREADS": str(args.web_threads)}) as env:
         (session,) = tenant_with_sessions(env["env"], env["sandbox"], sessions=1)
         token = login(env["web"])
         headers = {"X-Tenant": "bench"}
@@ -36,7 +38,8 @@ def main() -> None:
             script.write(LUA % session)
         sends = wrk(env["web"] + "/messages/send", connections=args.connections, seconds=args.seconds,
                     script=script.name, headers={**headers, "Authorization": f"Bearer {token}"})
-        report("send_throughput", {"web_workers": args.web_workers, "connections": args.connections,
+        report("send_throughput", {"web_workers": args.web_workers, "web_threads": args.web_threads,
+                                   "connections": args.connections,
                                    "health": health, "send": sends,
                                    "send_vs_health": round(sends["rps"] / health["rps"], 3)})
         print(json.dumps({"targets": {"ratio>=0.4": sends["rps"] / health["rps"] >= 0.4,
