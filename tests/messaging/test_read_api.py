@@ -136,3 +136,36 @@ def test_messages_of_another_tenant_are_404(globex, make_user, client_for, seede
     assert other.get(f"/messages/{seeded[0].pk}").status_code == 404
     assert other.get(f"/conversations/{seeded[0].conversation_id}").status_code == 404
     assert other.get("/messages").json()["results"] == []
+
+
+def _console(acme, user):
+    from tests.support import TEST_PASSWORD, TenantClient
+
+    client = TenantClient("acme.localhost")
+    client.post("/admin/login/", {"username": user.email, "password": TEST_PASSWORD})
+    return client
+
+
+def test_console_message_log_and_conversation_assignment(acme, admin, make_user, seeded):
+    client = _console(acme, admin)
+    log = client.get("/admin/messaging/message/?status__exact=failed")
+    assert log.status_code == 200 and b"send_failed" in log.content
+    assert client.get("/admin/messaging/message/?q=apples").status_code == 200
+    assert client.get("/admin/messaging/batch/").status_code == 200
+    agent = make_user(acme, Role.AGENT)
+    conversation = seeded[2].conversation
+    response = client.post(f"/admin/messaging/conversation/{conversation.pk}/change/",
+                           {"assigned_to": str(agent.pk)})
+    assert response.status_code == 302
+    with tenant_context(acme):
+        conversation.refresh_from_db()
+    assert conversation.assigned_to == agent
+
+
+def test_console_is_read_only_for_the_auditor(acme, make_user, seeded):
+    client = _console(acme, make_user(acme, Role.AUDITOR))
+    assert client.get("/admin/messaging/message/").status_code == 200
+    conversation = seeded[2].conversation
+    assert client.get(f"/admin/messaging/conversation/{conversation.pk}/change/").status_code == 200
+    response = client.post(f"/admin/messaging/conversation/{conversation.pk}/change/", {"assigned_to": ""})
+    assert response.status_code == 403
