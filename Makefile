@@ -47,7 +47,8 @@ run: seed
 	@echo "  Health     http://127.0.0.1:8000/health    Metrics http://127.0.0.1:8000/metrics"
 	@echo "  WAHA sandbox http://127.0.0.1:3001  (X-Api-Key: $${WAHA_API_KEY:-sandbox-dev-key-change-me})"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${WEB_PORT:-8000} web worker beat $(if $(filter 1,$(RUN_SANDBOX)),sandbox)
+	@rm -rf var/metrics && mkdir -p var/metrics
+	PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/metrics" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${WEB_PORT:-8000} web worker beat $(if $(filter 1,$(RUN_SANDBOX)),sandbox)
 
 test: install services
 	$(BIN)/python bin/ensure_database.py

@@ -68,7 +68,7 @@ class SendView(APIView):
             content=services.MessageContent(
                 type=data["type"], text=data.get("text") or data.get("caption", ""), media=data.get("media"),
                 location=data.get("location"), reply_to=data.get("reply_to", "")),
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=request.headers.get("Idempotency-Key"),
         )
         return Response(MessageSerializer(message).data,
                         status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)

@@ -10,6 +10,7 @@ dispatcher claims a batch and sends it over several pooled connections.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import random
 import secrets
 import time
@@ -121,6 +122,10 @@ def _send(client: WahaClient, session: Session, message: Message, chat_id: str) 
         return client.send_location(latitude=location["latitude"], longitude=location["longitude"],
                                     title=location.get("title"), message_id=message.wa_id or None, **common)
     media = {key: value for key, value in (message.media or {}).items() if key in {"url", "mimetype", "filename"}}
+    if not media.get("mimetype"):
+        # WAHA needs a mimetype (PROTOCOL §4); the API lets clients omit it.
+        media["mimetype"] = mimetypes.guess_type(media.get("filename") or media.get("url", ""))[0] or (
+            "application/octet-stream")
     sender = {MessageType.IMAGE: client.send_image, MessageType.FILE: client.send_file,
               MessageType.VIDEO: client.send_video}.get(message.type)
     if message.type == MessageType.VOICE:
@@ -183,9 +188,13 @@ def _already_in_waha(client: WahaClient, session: Session, message: Message) -> 
 
 
 def retry_delay(attempt: int) -> float:
-    """Exponential backoff with ±20 % jitter, capped."""
+    """Exponential backoff with up to +25 % jitter, capped.
+
+    Jitter only lengthens the wait, so the default budget (2+4+8+16+32 s) keeps
+    retrying for at least 62 s, as the API promises, and ends within 5 minutes.
+    """
     base = settings.MESSAGE_RETRY_BASE_SECONDS * (2 ** max(0, attempt - 1))
-    return min(settings.MESSAGE_RETRY_MAX_SECONDS, base) * random.uniform(0.8, 1.2)
+    return min(settings.MESSAGE_RETRY_MAX_SECONDS, base) * random.uniform(1.0, 1.25)
 
 
 def _record(outcome: Outcome) -> None:

@@ -64,6 +64,11 @@ class BulkSerializer(serializers.Serializer):
                                             MessageType.VIDEO], default=MessageType.TEXT)
     media = MediaSerializer(required=False)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["type"] != MessageType.TEXT and not attrs.get("media"):
+            raise serializers.ValidationError({"media": [f"{attrs['type']} messages need media.url."]})
+        return attrs
+
 
 class BulkResultSerializer(serializers.Serializer):
     batch_id = serializers.UUIDField()

@@ -88,9 +88,12 @@ def _conversation_for(*, session: Session, chat_id: str, sender: User) -> Conver
         session=session, chat_id=chat_id,
         defaults={"assigned_to": sender if sender.role == Role.AGENT else None},
     )
-    if (not created and sender.role == Role.AGENT and conversation.assigned_to_id
-            and conversation.assigned_to_id != sender.pk):
-        raise ConversationTaken("This chat's conversation is assigned to another user.")
+    if not created and sender.role == Role.AGENT:
+        if conversation.assigned_to_id and conversation.assigned_to_id != sender.pk:
+            raise ConversationTaken("This chat's conversation is assigned to another user.")
+        if conversation.assigned_to_id is None:
+            # An agent who writes into an unassigned chat takes it (and keeps seeing it).
+            Conversation.objects.filter(pk=conversation.pk, assigned_to__isnull=True).update(assigned_to=sender)
     return conversation
 
 
@@ -115,6 +118,8 @@ def message_send(*, sender: User, session: Session, to: object, content: Message
     from messaging.models import IdempotencyKey
 
     chat_id = _chat_id_or_400(to)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise InvalidInput(errors={"Idempotency-Key": ["Use 1 to 255 characters."]})
     fingerprint = content.fingerprint(session_id=session.pk, chat_id=chat_id)
     if idempotency_key:
         replay = _idempotent_replay(user=sender, key=idempotency_key, fingerprint=fingerprint)
@@ -129,6 +134,7 @@ def message_send(*, sender: User, session: Session, to: object, content: Message
                 type=content.type, chat_id=chat_id, text=content.text, media=content.media,
                 location=content.location, reply_to=content.reply_to, status=MessageStatus.QUEUED,
             )
+            Conversation.objects.filter(pk=conversation.pk).update(last_message_at=message.created_at)
             if idempotency_key:
                 IdempotencyKey.objects.create(user=sender, key=idempotency_key, request_hash=fingerprint,
                                               message=message)
@@ -199,6 +205,7 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
              "next_attempt_at": now, "created_at": now, "updated_at": now}
             for chat_id, text in accepted
         )
+        Conversation.objects.filter(pk__in=list(conversations.values())).update(last_message_at=now)
         transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
     metrics.status_changed(MessageStatus.QUEUED, count=len(accepted))
     logger.info("batch.queued batch_id=%s accepted=%s rejected=%s", batch.pk, len(accepted), len(rejected))
@@ -251,3 +258,15 @@ def dispatch_kick(*, session_id: object) -> None:
         metrics.ENQUEUE_FAILURES.inc()
         logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)
 
+
+
+def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
+    """Fail the session's queued and sending messages (the session is gone: they can never go out)."""
+    now = timezone.now()
+    failed = Message.objects.filter(session_id=session_id, status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]
+                                    ).update(status=MessageStatus.FAILED, failed_at=now, updated_at=now,
+                                             error_code=code, error_detail=detail)
+    if failed:
+        metrics.status_changed(MessageStatus.FAILED, count=failed)
+        logger.info("messages.failed_open session_id=%s count=%s code=%s", session_id, failed, code)
+    return failed

@@ -273,6 +273,10 @@ def session_delete(*, session: Session) -> None:
         session.status = SessionStatus.STOPPED
         session.save(update_fields=["deleted_at", "status", "updated_at"])
         waha_pool.session_route_remove(session_id=session.id)
+        from messaging.services import messages_fail_open
+
+        messages_fail_open(session_id=session.id, code="session_deleted",
+                           detail="The session was deleted before this message could be sent.")
     logger.info("session.deleted session_id=%s waha_name=%s", session.id, session.waha_name)
 
 

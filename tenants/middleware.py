@@ -57,7 +57,8 @@ def _tenant_for_slug(slug: str) -> Tenant | None:
 
 # Probes and metrics answer on every host without touching the tenant table,
 # so /health stays 200 while PostgreSQL is down.
-TENANTLESS_PATHS = frozenset({"/health", "/health/db", "/ready", "/metrics"})
+# The WAHA webhook finds its tenant in the routing table, never from the host.
+TENANTLESS_PATHS = frozenset({"/health", "/health/db", "/ready", "/metrics", "/webhooks/waha", "/webhooks/health"})
 
 
 class TenantRoutingMiddleware(TenantMainMiddleware):

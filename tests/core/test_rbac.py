@@ -69,6 +69,8 @@ MATRIX: list[Rule] = [
     Rule("GET", "/messages/{message}", EVERY_ROLE, 200),
     Rule("GET", "/messages/stats", frozenset({ADMIN, MANAGER, AUDITOR}), 200),
     Rule("POST", "/messages/{message}/retry", frozenset({ADMIN, MANAGER, AGENT}), 202),
+    # Every role may read a message's media (an agent: of their chats); this message has none: 404, not 403.
+    Rule("GET", "/messages/{message}/media", EVERY_ROLE, 404),
     Rule("GET", "/conversations", EVERY_ROLE, 200),
     Rule("GET", "/conversations/{conversation}", EVERY_ROLE, 200),
     Rule("PATCH", "/conversations/{conversation}", frozenset({ADMIN, MANAGER}), 200,

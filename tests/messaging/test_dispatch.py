@@ -185,3 +185,16 @@ def test_paced_session_gaps_are_random(acme, working_session):
         session.pacing_enabled = True
         gaps = {round(pacing.record_send(session), 3) for _ in range(5)}
     assert len(gaps) == 5 and all(30 <= gap <= 60 for gap in gaps)
+
+
+def test_media_without_mimetype_gets_one_guessed(acme, working_session, queue, sandbox):
+    message = queue(type="file", text="", media={"url": "https://cdn.example.com/report.pdf"})
+    run(acme, working_session)
+    assert reload(acme, message).status == "sent"
+
+
+def test_retry_delays_keep_retrying_for_at_least_a_minute(settings):
+    from messaging.dispatch import retry_delay
+
+    for _ in range(50):
+        assert sum(retry_delay(attempt) for attempt in range(1, settings.MESSAGE_MAX_ATTEMPTS)) >= 60

@@ -191,3 +191,31 @@ def test_batch_progress_is_open_while_messages_are_queued(api, working_session):
     batch_id = bulk(api, [{"to": "+4915100000001", "variables": {"name": "x"}}]).json()["batch_id"]
     progress = api.get(f"/messages/batches/{batch_id}").json()
     assert progress["by_status"]["queued"] == 1 and progress["completed_at"] is None
+
+
+def test_overlong_idempotency_key_is_400(api, working_session):
+    response = api.post("/messages/send", {"session": "support", "to": "4915112345678", "text": "hi"},
+                        format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()["errors"]
+
+
+def test_agent_writing_into_an_unassigned_chat_takes_it(acme, admin, make_user, client_for, working_session, api):
+    first = send(api).json()
+    agent = make_user(acme, Role.AGENT)
+    assert send(client_for(acme, agent)).status_code == 202
+    with tenant_context(acme):
+        assert Conversation.objects.get(pk=first["conversation"]).assigned_to == agent
+
+
+def test_bulk_media_type_needs_media(api, working_session):
+    response = api.post("/messages/bulk", {"session": "support", "text": "x", "type": "image",
+                                           "recipients": [{"to": "+4915100000001"}]}, format="json")
+    assert response.status_code == 400 and "media" in response.json()["errors"]
+
+
+def test_deleting_a_session_fails_its_open_messages(api, acme, working_session):
+    queued = send(api).json()
+    assert api.delete(f"/waha/sessions/{working_session.pk}").status_code == 204
+    with tenant_context(acme):
+        message = Message.objects.get(pk=queued["id"])
+    assert message.status == "failed" and message.error_code == "session_deleted"

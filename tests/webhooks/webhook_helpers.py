@@ -1,0 +1,112 @@
+"""Helpers for the webhook tests: routed sessions, signed envelopes, counts per schema."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from django_tenants.utils import tenant_context
+
+from messaging.models import Conversation, Message, PendingAck
+from sessions_waha.models import Session
+from tenants import waha_pool
+from tenants.models import SessionRoute
+from webhooks.models import WebhookEvent
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Routed:
+    """A tenant's session with its route and webhook key, as session_create leaves them."""
+
+    tenant: object
+    session: Session
+    route: SessionRoute
+
+    @property
+    def name(self) -> str:
+        return self.route.waha_session_name
+
+    @property
+    def key(self) -> str:
+        return self.route.hmac_key
+
+
+def routed_session(tenant, name: str = "support", *, phone: str = "") -> Routed:
+    """A session and its route without WAHA (the receiver never calls WAHA)."""
+    server = waha_pool.waha_server_default()
+    with tenant_context(tenant):
+        session = Session.objects.create(name=name, waha_name=f"{tenant.slug}_{name}_{secrets.token_hex(4)}",
+                                         waha_server=server, phone=phone)
+        route = waha_pool.session_route_add(server=server, waha_session_name=session.waha_name, tenant=tenant,
+                                            session_id=session.id, hmac_key=secrets.token_hex(32))
+    return Routed(tenant=tenant, session=session, route=route)
+
+
+def event_id() -> str:
+    return f"evt_01test{next(_counter):020d}".lower()
+
+
+def envelope(routed: Routed, event: str, payload, *, id: str | None = None, timestamp: int | None = None,
+             me: dict | None = None, metadata: dict | None = None) -> dict:
+    body = {"id": id or event_id(), "timestamp": timestamp or int(time.time() * 1000), "event": event,
+            "session": routed.name}
+    if metadata is None:
+        metadata = {"tenant": routed.tenant.slug, "session_id": str(routed.session.id)}
+    body["metadata"] = metadata
+    body.update({"me": me, "payload": payload, "engine": "NOWEB",
+                 "environment": {"version": "2026.7.1", "engine": "NOWEB", "tier": "PLUS", "browser": None,
+                                 "platform": "linux/x64", "worker": {"id": None}}})
+    return body
+
+
+def compact(data) -> bytes:
+    """What WAHA sends: JSON.stringify, no spaces."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign(key: str, body: bytes) -> str:
+    return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
+
+
+def post(client, body: bytes, *, key: str | None = None, signature: str | None = None,
+         content_type: str = "application/json", **extra):
+    headers = dict(extra)
+    if signature is None and key is not None:
+        signature = sign(key, body)
+    if signature is not None:
+        headers["HTTP_X_WEBHOOK_HMAC"] = signature
+        headers.setdefault("HTTP_X_WEBHOOK_HMAC_ALGORITHM", "sha512")
+    return client.generic("POST", "/webhooks/waha", body, content_type=content_type, **headers)
+
+
+def deliver(client, routed: Routed, event: str, payload, **kwargs):
+    """Sign and post one event for ``routed`` the way WAHA does."""
+    return post(client, compact(envelope(routed, event, payload, **kwargs)), key=routed.key)
+
+
+def inbound_payload(*, wa_id: str | None = None, sender: str = "15550002222@c.us", text: str = "Hello!",
+                    push_name: str | None = "Ana", group: str | None = None, media: dict | None = None,
+                    timestamp: int | None = None, **extra) -> dict:
+    wa_id = wa_id or f"3EB0{secrets.token_hex(8).upper()}"
+    chat = group or sender
+    message_id = f"false_{chat}_{wa_id}" + (f"_{sender}" if group else "")
+    payload = {"id": message_id, "timestamp": timestamp or int(time.time()), "from": chat, "fromMe": False,
+               "source": "app", "body": text, "to": "15550001111@c.us", "participant": sender if group else None,
+               "hasMedia": media is not None, "media": media, "ack": 2, "ackName": "DEVICE", "location": None,
+               "vCards": [], "replyTo": None,
+               "_data": {"key": {"remoteJid": chat, "fromMe": False, "id": wa_id}, "pushName": push_name}}
+    payload.update(extra)
+    return payload
+
+
+def counts(tenant) -> dict[str, int]:
+    with tenant_context(tenant):
+        return {"events": WebhookEvent.objects.count(), "messages": Message.objects.count(),
+                "conversations": Conversation.objects.count(), "pending_acks": PendingAck.objects.count()}

@@ -1,0 +1,42 @@
+"""Prometheus counters of the webhook receiver (style of ``messaging.metrics``).
+
+Labels are bounded: ``event`` is one of WAHA's event names or ``other``,
+``tenant`` a tenant slug, ``reason`` and ``outcome`` fixed words.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+# WAHA's event names (PROTOCOL §5.1); anything else is counted as "other".
+KNOWN_EVENTS = frozenset({
+    "session.status", "message", "message.any", "message.ack", "message.ack.group", "message.reaction",
+    "message.revoked", "message.edited", "message.waiting", "group.v2.join", "group.v2.leave", "group.v2.update",
+    "group.v2.participants", "presence.update", "poll.vote", "poll.vote.failed", "chat.archive", "call.received",
+    "call.accepted", "call.rejected", "label.upsert", "label.deleted", "label.chat.added", "label.chat.deleted",
+    "event.response", "event.response.failed", "engine.event", "group.join", "group.leave", "state.change",
+})
+
+WEBHOOK_EVENTS = Counter(
+    "webhook_events_total", "WAHA webhook events by type, tenant and outcome (applied, duplicate, ignored, error).",
+    ["event", "tenant", "outcome"],
+)
+SIGNATURE_FAILURES = Counter(
+    "webhook_signature_failures_total", "Webhook requests refused before storage (missing, invalid, unknown_session).",
+    ["reason"],
+)
+MEDIA_ENQUEUE_FAILURES = Counter(
+    "webhook_media_enqueue_failures_total", "Media downloads the broker refused (the sweep fetches them later).",
+)
+
+
+def event_label(event: str) -> str:
+    return event if event in KNOWN_EVENTS else "other"
+
+
+def event_counted(*, event: str, tenant: str, outcome: str) -> None:
+    WEBHOOK_EVENTS.labels(event=event_label(event), tenant=tenant, outcome=outcome).inc()
+
+
+def signature_failed(reason: str) -> None:
+    SIGNATURE_FAILURES.labels(reason=reason).inc()

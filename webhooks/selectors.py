@@ -1,0 +1,41 @@
+"""Reads of the webhook receiver: what /webhooks/health and the admin show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db.models import QuerySet
+
+from webhooks.models import WebhookEvent
+from webhooks.services import LAST_EVENT_KEY, last_event_local
+
+logger = logging.getLogger("webhooks")
+
+
+def last_event_at() -> dt.datetime | None:
+    """When the last verified event arrived (any tenant, any process), or None.
+
+    Kept in Redis so that the public host answers without a tenant schema;
+    with Redis down, this process's own last event is the answer.
+    """
+    seconds = last_event_local["at"] or None
+    try:
+        from django_redis import get_redis_connection
+
+        stored = get_redis_connection("default").get(LAST_EVENT_KEY)
+        if stored:
+            seconds = max(float(stored), seconds or 0.0)
+    except Exception as exc:  # noqa: BLE001 - Redis down or a foreign value: fall back to local knowledge
+        logger.warning("webhook.last_event_unreadable error=%s", type(exc).__name__)
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC) if seconds else None
+
+
+def webhook_events(*, session_id: object | None = None, event: str | None = None) -> QuerySet[WebhookEvent]:
+    """This tenant's stored events, newest first (call inside the tenant's schema)."""
+    events = WebhookEvent.objects.all()
+    if session_id is not None:
+        events = events.filter(session_id=session_id)
+    if event:
+        events = events.filter(event=event)
+    return events

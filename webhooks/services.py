@@ -1,0 +1,551 @@
+"""The WAHA webhook receiver: verify, route, store once, apply.
+
+``webhook_receive`` is the whole pipeline of ``POST /webhooks/waha``:
+
+1. **Verify.** A missing ``X-Webhook-Hmac`` is a 401 before anything is
+   parsed; the body must be UTF-8 JSON (400), an object with string ``id``,
+   ``event`` and ``session`` (400); the session must have a route (404); the
+   HMAC-SHA512 of the exact bytes, with that route's key, must match in
+   constant time (401). Nothing is stored before all of that passed.
+2. **Route.** The tenant comes from the public ``SessionRoute`` table only:
+   never from the Host, ``X-Tenant`` or the envelope's metadata, so a tenant
+   host cannot be used to put events into another tenant.
+3. **Store once.** ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` in the
+   tenant's schema: a retry, or the same event through a second webhook,
+   finds the row and changes nothing (``duplicate``, answered 200).
+4. **Apply** in the same transaction: messages, acks, session status,
+   revoke/edit/reaction are a few indexed writes. Only media downloads go to
+   Celery, after commit.
+
+A bug in a handler must neither make WAHA retry forever (it retries every
+non-2xx) nor lose the event: the handler's writes are rolled back, the event
+is stored with ``outcome=error`` and the traceback, logged at ERROR, counted,
+and answered 200. A database that cannot be reached is a 503, so that WAHA
+retries later. No input is ever a 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from config.logging import tenant_var
+from config.problems import InvalidInput, NotFound, ServiceError, ServiceUnavailable
+from messaging import inbound
+from messaging import media as media_service
+from messaging.models import Direction, Message, PendingAck
+from messaging.status import message_ack_apply, pending_acks_apply
+from sessions_waha.models import Session
+from sessions_waha.waha import wa_id_of
+from tenants.models import SessionRoute
+from webhooks import metrics
+from webhooks.models import Outcome, WebhookEvent
+
+logger = logging.getLogger("webhooks")
+
+DUPLICATE = "duplicate"
+# WAHA's session-name rule (PROTOCOL §2): anything else cannot be one of ours.
+_SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,54}$")
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_EVENT_ID = re.compile(r"^[\x21-\x7e]{1,100}$")  # evt_ + ULID; printable ASCII, no spaces
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_ACK_BY_NAME = {"ERROR": -1, "PENDING": 0, "SERVER": 1, "DEVICE": 2, "READ": 3, "PLAYED": 4}
+
+
+# ------------------------------------------------------------------ errors
+
+
+_CHALLENGE = {"WWW-Authenticate": 'HMAC realm="waha-webhooks", algorithm="sha512", header="X-Webhook-Hmac"'}
+
+
+class SignatureMissing(ServiceError):
+    status_code = 401
+    code = "signature_missing"
+    title = "Signature missing"
+    headers = _CHALLENGE
+
+
+class SignatureInvalid(ServiceError):
+    status_code = 401
+    code = "signature_invalid"
+    title = "Signature invalid"
+    headers = _CHALLENGE
+
+
+class MalformedJson(ServiceError):
+    code = "malformed_json"
+    title = "Malformed JSON"
+
+
+class UnknownSession(NotFound):
+    code = "unknown_session"
+    title = "Unknown session"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+    title = "Request body too large"
+
+
+# ------------------------------------------------------------------ verification
+
+
+def signature_for(*, key: str, body: bytes) -> str:
+    """Lower-case hex HMAC-SHA512 of the exact body bytes (PROTOCOL §5.3)."""
+    return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
+
+
+def signature_valid(*, key: str, body: bytes, signature: str | None) -> bool:
+    """Constant-time check of ``X-Webhook-Hmac`` over the raw body."""
+    if not signature or not key:
+        return False
+    given = signature.strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(signature_for(key=key, body=body).encode(), given)
+
+
+def body_size_check(*, declared: str | None, body_length: int | None = None) -> None:
+    """413 when the declared or actual body is over ``WEBHOOK_MAX_BODY_BYTES``."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared_length = int(declared or 0)
+    except ValueError as exc:
+        raise InvalidInput("Content-Length is not a number.") from exc
+    if declared_length > limit or (body_length is not None and body_length > limit):
+        raise PayloadTooLarge(f"Webhook bodies are limited to {limit} bytes.")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _clean(value: Any) -> Any:
+    """Strings PostgreSQL can store: no NUL characters, no lone surrogates."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed WAHA envelope (PROTOCOL §5.4) and the JSON text to store for it."""
+
+    data: dict[str, Any]
+    stored_json: str
+
+    @property
+    def event_id(self) -> str:
+        return self.data["id"]
+
+    @property
+    def event(self) -> str:
+        return self.data["event"]
+
+    @property
+    def session(self) -> str:
+        return self.data["session"]
+
+    @property
+    def payload(self) -> Any:
+        return self.data.get("payload")
+
+    def timestamp(self, *, now: dt.datetime) -> dt.datetime:
+        """Event creation time (``timestamp`` is in ms); ``now`` when absent or implausible."""
+        value = self.data.get("timestamp")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return now
+        try:
+            moment = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return now
+        return now if moment > now + dt.timedelta(minutes=5) else moment
+
+
+def envelope_parse(body: bytes) -> Envelope:
+    """The envelope of a webhook body, or ``MalformedJson``/``InvalidInput`` (both 400)."""
+    try:
+        text = body.decode("utf-8")
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedJson("The body is not valid UTF-8 JSON.") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("The body must be a JSON object (a WAHA event envelope).",
+                           errors={"non_field_errors": ["Expected a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    for name, pattern in (("id", _EVENT_ID), ("event", _EVENT_NAME), ("session", None)):
+        value = data.get(name)
+        if not isinstance(value, str) or not value:
+            errors[name] = ["This field is required and must be a non-empty string."]
+        elif pattern is not None and not pattern.match(value):
+            errors[name] = ["This value is not in the expected format."]
+    if errors:
+        raise InvalidInput("The body is not a WAHA event envelope.", errors=errors)
+    if "\\u" in text:  # escapes may hide NULs or lone surrogates that PostgreSQL refuses
+        data = _clean(data)
+        text = json.dumps(data)
+    return Envelope(data=data, stored_json=text)
+
+
+_route_cache: dict[str, tuple[float, SessionRoute]] = {}
+_route_cache_lock = threading.Lock()
+_ROUTE_CACHE_MAX = 10_000
+
+
+def route_for(session_name: str) -> SessionRoute | None:
+    """The route of a WAHA session name (unique across servers), from the public schema.
+
+    Found routes are kept in the process for ``WEBHOOK_ROUTE_CACHE_SECONDS``
+    (a route only changes when its session is created or deleted; the HMAC is
+    still checked with the cached key on every event). Misses are never
+    cached, so a new session's first event always finds its route.
+    """
+    if not _SESSION_NAME.match(session_name):
+        return None
+    ttl = settings.WEBHOOK_ROUTE_CACHE_SECONDS
+    now = time.monotonic()
+    cached = _route_cache.get(session_name)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    route = SessionRoute.objects.select_related("tenant").filter(waha_session_name=session_name).first()
+    if route is not None and ttl > 0:
+        with _route_cache_lock:
+            if len(_route_cache) >= _ROUTE_CACHE_MAX:
+                _route_cache.clear()
+            _route_cache[session_name] = (now, route)
+    return route
+
+
+def route_cache_clear() -> None:
+    with _route_cache_lock:
+        _route_cache.clear()
+
+
+# ------------------------------------------------------------------ receiving
+
+
+@dataclass
+class Receipt:
+    """What happened to one delivery."""
+
+    event_id: str
+    event: str
+    tenant: str
+    session_id: str
+    outcome: str
+    reason: str = ""
+    media_message_ids: list[str] = field(default_factory=list)
+
+
+def webhook_receive(*, body: bytes, signature: str | None, algorithm: str | None = None) -> Receipt:
+    """Verify, route, store once and apply one WAHA webhook delivery (see the module docstring)."""
+    started = time.perf_counter()
+    if not signature:
+        metrics.signature_failed("missing")
+        logger.warning("webhook.rejected reason=signature_missing")
+        raise SignatureMissing("X-Webhook-Hmac is required: give the session's webhook an hmac key.")
+    envelope = envelope_parse(body)
+    route = route_for(envelope.session)
+    if route is None:
+        metrics.signature_failed("unknown_session")
+        logger.warning("webhook.rejected reason=unknown_session event=%s", metrics.event_label(envelope.event))
+        raise UnknownSession("No session with this name is routed to this service.")
+    if (algorithm and algorithm.strip().lower() != "sha512") or not signature_valid(
+            key=route.hmac_key, body=body, signature=signature):
+        metrics.signature_failed("invalid")
+        logger.warning("webhook.rejected reason=signature_invalid session_id=%s", route.session_id)
+        raise SignatureInvalid("X-Webhook-Hmac does not match the body.")
+    metadata = envelope.data.get("metadata")
+    if isinstance(metadata, Mapping) and metadata.get("session_id") not in (None, str(route.session_id)):
+        # The HMAC with the route's key is the authority; a metadata mismatch is only reported.
+        logger.warning("webhook.metadata_mismatch session_id=%s", route.session_id)
+
+    tenant_var.set(route.tenant.slug)
+    receipt = _store_and_apply(route, envelope)
+    last_event_touch()
+    metrics.event_counted(event=envelope.event, tenant=route.tenant.slug, outcome=receipt.outcome)
+    log = logger.error if receipt.outcome == Outcome.ERROR else logger.info
+    log("webhook.received event=%s tenant=%s session_id=%s event_id=%s outcome=%s duration_ms=%.1f",
+        metrics.event_label(envelope.event), route.tenant.slug, route.session_id, envelope.event_id,
+        receipt.outcome, (time.perf_counter() - started) * 1000)
+    return receipt
+
+
+_INSERT_SQL = (
+    "INSERT INTO {table} (event_id, event, session_id, received_at, payload, processed_at, outcome, error) "
+    "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+)
+
+
+def _insert(envelope: Envelope, session_id: object, *, outcome: str, error: str = "") -> int | None:
+    """Store the event unless its id is known; the new row's id, or None for a duplicate."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL.format(table=connection.ops.quote_name(WebhookEvent._meta.db_table)),
+                       [envelope.event_id, envelope.event, session_id, now, envelope.stored_json, now, outcome,
+                        error])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _store_and_apply(route: SessionRoute, envelope: Envelope) -> Receipt:
+    tenant = route.tenant
+    receipt = Receipt(event_id=envelope.event_id, event=envelope.event, tenant=tenant.slug,
+                      session_id=str(route.session_id), outcome=Outcome.APPLIED)
+    with tenant_context(tenant):
+        try:
+            now = timezone.now()
+            skipped = _not_applied(envelope, now)
+            with transaction.atomic():
+                row_id = _insert(envelope, route.session_id, outcome=Outcome.IGNORED if skipped else Outcome.APPLIED,
+                                 error=skipped)
+                if row_id is None:
+                    receipt.outcome = DUPLICATE
+                    return receipt
+                if skipped:
+                    receipt.outcome, receipt.reason = Outcome.IGNORED, skipped
+                    return receipt
+                result = _apply(route, envelope, now)
+                receipt.outcome, receipt.reason = result.outcome, result.reason
+                if result.outcome != Outcome.APPLIED:
+                    WebhookEvent.objects.filter(pk=row_id).update(outcome=result.outcome, error=result.reason)
+                receipt.media_message_ids = [str(m) for m in result.media_message_ids]
+                for message_id in receipt.media_message_ids:
+                    transaction.on_commit(_media_enqueuer(tenant.schema_name, message_id))
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("webhook.store_failed event_id=%s error=%s", envelope.event_id, type(exc).__name__)
+            raise ServiceUnavailable("The event could not be stored now; retry later.") from exc
+        except Exception as exc:  # noqa: BLE001 - a handler bug: keep the event, answer 2xx (see module doc)
+            receipt.outcome, receipt.reason = Outcome.ERROR, type(exc).__name__
+            receipt.media_message_ids = []
+            error = "".join(traceback.format_exception(exc))[-4000:]
+            try:
+                with transaction.atomic():
+                    if _insert(envelope, route.session_id, outcome=Outcome.ERROR, error=error) is None:
+                        receipt.outcome = DUPLICATE  # a concurrent delivery of the same event got in first
+            except Exception as store_exc:  # cannot even store it: let WAHA retry
+                logger.warning("webhook.store_failed event_id=%s error=%s", envelope.event_id,
+                               type(store_exc).__name__)
+                raise ServiceUnavailable("The event could not be stored now; retry later.") from store_exc
+    return receipt
+
+
+# ------------------------------------------------------------------ applying
+
+
+@dataclass
+class Applied:
+    outcome: str
+    reason: str = ""
+    media_message_ids: list[object] = field(default_factory=list)
+
+
+def _ack_level(payload: Mapping[str, Any]) -> int | None:
+    ack = payload.get("ack")
+    if isinstance(ack, bool) or not isinstance(ack, int):
+        ack = _ACK_BY_NAME.get(str(payload.get("ackName") or "").upper())
+    return ack if isinstance(ack, int) and -1 <= ack <= 4 else None
+
+
+def _on_ack(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+    """``message.ack`` / ``message.ack.group``: the monotonic status service, on the bare wa id (§9.7)."""
+    payload = envelope.payload
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("id"), str) or not payload["id"]:
+        return Applied(Outcome.IGNORED, "ack without a message id")
+    if payload.get("fromMe") is False:
+        return Applied(Outcome.IGNORED, "ack of a message we received")
+    ack = _ack_level(payload)
+    if ack is None:
+        return Applied(Outcome.IGNORED, "unknown ack value")
+    found = message_ack_apply(session_id=route.session_id, wa_id=wa_id_of(payload["id"])[:100], ack=ack)
+    return Applied(Outcome.APPLIED, "" if found else "kept until the message's send result is stored")
+
+
+def _clean_me(me: Any) -> dict[str, str] | None:
+    if not isinstance(me, Mapping) or not isinstance(me.get("id"), str):
+        return None
+    push_name = me.get("pushName")
+    return {"id": me["id"][:100], "pushName": push_name if isinstance(push_name, str) else ""}
+
+
+def _on_session_status(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+    from sessions_waha.services import session_status_apply
+
+    payload = envelope.payload
+    status = payload.get("status") if isinstance(payload, Mapping) else None
+    if not isinstance(status, str) or not status:
+        return Applied(Outcome.IGNORED, "session.status without a status")
+    session = Session.objects.select_for_update().filter(pk=route.session_id).first()
+    if session is None:
+        return Applied(Outcome.IGNORED, "session not found")
+    at_ms = int(envelope.timestamp(now=now).timestamp() * 1000)
+    session_status_apply(session=session, status=status[:40], me=_clean_me(envelope.data.get("me")), at_ms=at_ms)
+    return Applied(Outcome.APPLIED)
+
+
+def _from_inbound(result: inbound.InboundResult) -> Applied:
+    media = [result.message.pk] if result.fetch_media and result.message is not None else []
+    return Applied(result.outcome, result.reason, media)
+
+
+def _on_message(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.inbound_message_record(session_id=route.session_id, payload=envelope.payload,
+                                                        now=now))
+
+
+def _on_revoked(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.message_revoked_apply(session_id=route.session_id, payload=envelope.payload,
+                                                       at=envelope.timestamp(now=now)))
+
+
+def _on_edited(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.message_edited_apply(session_id=route.session_id, payload=envelope.payload,
+                                                      at=envelope.timestamp(now=now)))
+
+
+def _on_reaction(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.message_reaction_apply(session_id=route.session_id, payload=envelope.payload))
+
+
+HANDLERS: dict[str, Callable[[SessionRoute, Envelope, dt.datetime], Applied]] = {
+    "message": _on_message,
+    "message.ack": _on_ack,
+    "message.ack.group": _on_ack,
+    "session.status": _on_session_status,
+    "message.revoked": _on_revoked,
+    "message.edited": _on_edited,
+    "message.reaction": _on_reaction,
+}
+
+
+def _not_applied(envelope: Envelope, now: dt.datetime) -> str:
+    """Why this event is only stored (known before touching the database), or "" when it is applied."""
+    if envelope.event not in HANDLERS:
+        # message.any (own messages), presence, calls, groups...: stored, nothing to apply.
+        return "event not applied by this service"
+    if envelope.timestamp(now=now) < now - dt.timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS):
+        # Older than our dedup memory: it may have been applied before, so it is not applied again.
+        return "older than the event retention"
+    return ""
+
+
+def _apply(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+    return HANDLERS[envelope.event](route, envelope, now)
+
+
+# ------------------------------------------------------------------ media queue and sweep
+
+
+def _media_enqueuer(schema_name: str, message_id: str) -> Callable[[], None]:
+    def enqueue() -> None:
+        from webhooks.tasks import media_fetch_task
+
+        try:
+            media_fetch_task.apply_async(args=[schema_name, message_id], retry=False)
+        except Exception as exc:  # noqa: BLE001 - broker down: the sweep fetches it
+            metrics.MEDIA_ENQUEUE_FAILURES.inc()
+            logger.warning("webhook.media_enqueue_failed message_id=%s error=%s", message_id, type(exc).__name__)
+
+    return enqueue
+
+
+def media_fetch_pending(*, limit: int = 50) -> dict[str, int]:
+    """Copy media the queue has not (yet) fetched, in this tenant; give up after the attempt budget."""
+    counts = {"stored": 0, "failed": 0, "retry": 0}
+    pending = media_service.media_pending(older_than=dt.timedelta(seconds=settings.MEDIA_SWEEP_GRACE_SECONDS),
+                                          newer_than=dt.timedelta(hours=1), limit=limit)
+    for message in pending:
+        try:
+            counts["stored" if media_service.media_fetch(message=message) else "failed"] += 1
+        except media_service.MediaFetchRetry as exc:
+            message.refresh_from_db(fields=["media"])
+            if int((message.media or {}).get("attempts") or 0) >= settings.MEDIA_FETCH_MAX_ATTEMPTS:
+                media_service.media_fetch_failed(message=message, code="media_unavailable",
+                                                 detail=f"WAHA did not answer ({exc.code}).")
+                counts["failed"] += 1
+            else:
+                counts["retry"] += 1
+    return counts
+
+
+def pending_acks_reconcile(*, limit: int = 500) -> int:
+    """Apply early acks whose message id has been stored since, and drop very old unmatched ones.
+
+    ``message_sent`` applies early acks when it stores the id; an ack that
+    committed a moment after that check would wait forever without this.
+    Acks for messages this service never sent (typed on the phone) never
+    match and are dropped after ``PENDING_ACK_MAX_AGE_HOURS``.
+    """
+    matched = Message.objects.filter(session_id=OuterRef("session_id"), wa_id=OuterRef("wa_id"),
+                                     direction=Direction.OUTBOUND)
+    rows = list(PendingAck.objects.filter(Exists(matched)).values_list("session_id", "wa_id").distinct()[:limit])
+    by_session: dict[object, list[str]] = {}
+    for session_id, wa_id in rows:
+        by_session.setdefault(session_id, []).append(wa_id)
+    for session_id, wa_ids in by_session.items():
+        with transaction.atomic():
+            pending_acks_apply(session_id=session_id, wa_ids=wa_ids)
+    cutoff = timezone.now() - dt.timedelta(hours=settings.PENDING_ACK_MAX_AGE_HOURS)
+    PendingAck.objects.filter(received_at__lt=cutoff).delete()
+    return len(rows)
+
+
+def webhook_events_prune(*, batch: int = 5000) -> int:
+    """Delete events older than ``WEBHOOK_EVENT_RETENTION_DAYS`` (at most ``batch`` per call)."""
+    cutoff = timezone.now() - dt.timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS)
+    ids = list(WebhookEvent.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+    if ids:
+        WebhookEvent.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+def webhooks_sweep() -> dict[str, int]:
+    """The periodic work of one tenant (call inside its schema)."""
+    report = media_fetch_pending()
+    report["acks_reconciled"] = pending_acks_reconcile()
+    report["events_pruned"] = webhook_events_prune()
+    return report
+
+
+# ------------------------------------------------------------------ last event (public, for /webhooks/health)
+
+# A plain Redis key, not the tenant-prefixed cache: the public host reads it without a tenant.
+LAST_EVENT_KEY = "webhooks:last_event_at"
+_last_event_lock = threading.Lock()
+# This process's own last event ("at") and last write to Redis ("written"), in epoch seconds.
+last_event_local: dict[str, float] = {"at": 0.0, "written": 0.0}
+
+
+def last_event_touch() -> None:
+    """Record "an event arrived now" in Redis, at most once a second per process."""
+    now = time.time()
+    with _last_event_lock:
+        last_event_local["at"] = now
+        if now - last_event_local["written"] < 1.0:
+            return
+        last_event_local["written"] = now
+    try:
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").set(LAST_EVENT_KEY, repr(now))
+    except Exception as exc:  # noqa: BLE001 - health reporting must never fail a webhook
+        logger.warning("webhook.last_event_unrecorded error=%s", type(exc).__name__)

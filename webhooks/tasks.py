@@ -1,0 +1,54 @@
+"""Celery entry points of the webhook receiver: media copies and the periodic sweep.
+
+Tasks take the tenant's schema name as an argument and enter it themselves
+(PITFALLS 12); they are enqueued with ``transaction.on_commit``, and a broker
+that refuses them loses nothing: the sweep picks up what was not fetched.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from messaging import media as media_service
+from messaging.models import Message
+from tenants.models import Tenant
+from webhooks import services
+
+logger = logging.getLogger("webhooks.tasks")
+
+
+@shared_task(name="webhooks.media_fetch", bind=True, ignore_result=True, acks_late=True,
+             max_retries=3)
+def media_fetch_task(self, schema_name: str, message_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Copy one inbound media file from WAHA, retrying quickly: WAHA deletes it after 180 s."""
+    if schema_name == get_public_schema_name() or not Tenant.objects.filter(schema_name=schema_name).exists():
+        logger.error("media.fetch_refused schema=%s message_id=%s reason=not_a_tenant", schema_name, message_id)
+        return
+    with schema_context(schema_name):
+        message = Message.objects.select_related("session__waha_server").filter(pk=message_id).first()
+        if message is None:
+            return
+        try:
+            media_service.media_fetch(message=message)
+        except media_service.MediaFetchRetry as exc:
+            if self.request.retries >= min(self.max_retries, settings.MEDIA_FETCH_MAX_ATTEMPTS - 1):
+                media_service.media_fetch_failed(message=message, code="media_unavailable",
+                                                 detail=f"WAHA did not answer ({exc.code}).")
+                return
+            # 2, 4, 8 s: well inside WAHA's 180 s file lifetime.
+            raise self.retry(countdown=2 ** (self.request.retries + 1), exc=exc) from exc
+
+
+@shared_task(name="webhooks.sweep", ignore_result=True)
+def sweep_all() -> None:
+    """Every tenant: media the queue missed, early acks whose message landed, old events."""
+    for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
+        with schema_context(tenant.schema_name):
+            report = services.webhooks_sweep()
+        if any(report.values()):
+            logger.info("webhooks.swept tenant=%s %s", tenant.slug,
+                        " ".join(f"{key}={value}" for key, value in report.items()))
