@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hmac
-
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
 import os
 
 import prometheus_client
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from prometheus_client import multiprocess
 
 from config.client_ip import client_ip

@@ -279,7 +279,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_t
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.sweep", "schedule": env.float("SWEEP_SECONDS", default=10.0)},
-    "messaging-stats": {"task": "messaging.stats_refresh", "schedule": env.float("STATS_REFRESH_SECONDS", default=60.0)},
+    "messaging-stats": {
+        "task": "messaging.stats_refresh", "schedule": env.float("STATS_REFRESH_SECONDS", default=60.0),
+    },
     "sessions-reconcile": {
         "task": "sessions_waha.reconcile_all",
         "schedule": env.float("SESSIONS_RECONCILE_SECONDS", default=20.0),
