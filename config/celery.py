@@ -1,17 +1,22 @@
-"""The Celery app. Tasks run in the schema of the tenant active when sent.
+"""The Celery app.
 
-tenant-schemas-celery records the active schema in each task's headers and
-re-enters it in the worker, so a task never silently runs in ``public``.
+Every task that touches tenant data takes the tenant's schema name as an
+argument and enters it explicitly (``schema_context``), or iterates over the
+tenants itself; none relies on the schema that happened to be active when it
+was sent. That is why a plain Celery app is used: header-based schema
+switching (tenant-schemas-celery) runs tasks sent from ``public`` in
+``public`` and an ``on_commit`` hook may fire after the tenant context is
+gone (PITFALLS 12); explicit arguments have neither problem.
 """
 
 import os
 
+from celery import Celery
 from celery.signals import worker_ready
-from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = CeleryApp("config")
+app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

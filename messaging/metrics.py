@@ -7,6 +7,8 @@ the database when /metrics is scraped, so it is right whoever enqueued.
 
 from __future__ import annotations
 
+import functools
+
 from django.db import connection
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
@@ -18,9 +20,16 @@ SEND_RETRIES = Counter("message_send_retries_total", "Send attempts that will be
 ENQUEUE_FAILURES = Counter("message_enqueue_failures_total", "Dispatch kicks the broker refused.")
 
 
+@functools.lru_cache(maxsize=1024)
+def _slug_of(schema_name: str) -> str:
+    from tenants.models import Tenant
+
+    return Tenant.objects.filter(schema_name=schema_name).values_list("slug", flat=True).first() or schema_name
+
+
 def _tenant() -> str:
-    slug = getattr(connection.tenant, "slug", None)
-    return slug or connection.schema_name
+    """The tenant's slug, also inside ``schema_context`` (workers), where only the schema is known."""
+    return getattr(connection.tenant, "slug", None) or _slug_of(connection.schema_name)
 
 
 def status_changed(status: str, *, count: int = 1) -> None:
