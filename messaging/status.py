@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, Func, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messaging import metrics
@@ -53,32 +54,59 @@ def _advance(queryset, status: str, **extra: Any) -> int:  # type: ignore[no-unt
     return queryset.filter(status__in=_BELOW[status]).update(status=status, updated_at=now, **stamps, **extra)
 
 
+_RANK_SQL = ("CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'sent' THEN 2 "
+             "WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE 99 END")
+_TARGET_RANK = {MessageStatus.SENT: 2, MessageStatus.DELIVERED: 3, MessageStatus.READ: 4}
+
+
 def message_ack_apply(*, session_id: object, wa_id: str, ack: int) -> bool:
     """Apply a WAHA ack to the outbound message with this bare WhatsApp id.
 
+    One statement (this runs for every ack webhook): it raises ``ack_level``,
+    moves the status forward only (ERROR fails a message not yet delivered)
+    and fills the matching timestamps, and reports the old and new status.
     An ack for a message whose id is not stored yet is kept and applied when
     the send result lands (``pending_acks_apply``). Returns whether a message
     was found.
     """
-    messages = Message.objects.filter(session_id=session_id, wa_id=wa_id, direction="outbound")
-    if not messages.exists():
+    target = MessageStatus.FAILED if ack == ACK_ERROR else _STATUS_FOR_ACK.get(ack)
+    target_rank = 2 if ack == ACK_ERROR else _TARGET_RANK.get(target, -1)
+    # A move happens when the message is below the target (for ERROR: below delivered).
+    moves = f"({_RANK_SQL}) < %(rank)s" if ack != ACK_ERROR else f"({_RANK_SQL}) <= 2"
+    stamp = lambda column, rank: (  # noqa: E731 - a tiny SQL template helper
+        f"{column} = CASE WHEN {moves} AND %(rank)s >= {rank} THEN COALESCE(m.{column}, %(now)s) "
+        f"ELSE m.{column} END")
+    table = Message._meta.db_table
+    sql = f"""
+        WITH old AS (SELECT id, status FROM {table} WHERE session_id = %(session)s AND wa_id = %(wa_id)s
+                       AND direction = 'outbound' FOR UPDATE)
+        UPDATE {table} AS m SET
+            ack_level = GREATEST(COALESCE(m.ack_level, %(ack)s), %(ack)s),
+            status = CASE WHEN %(target)s::text IS NOT NULL AND {moves} THEN %(target)s ELSE m.status END,
+            {stamp("sent_at", 2) if ack != ACK_ERROR else "sent_at = m.sent_at"},
+            {stamp("delivered_at", 3) if ack != ACK_ERROR else "delivered_at = m.delivered_at"},
+            {stamp("read_at", 4) if ack != ACK_ERROR else "read_at = m.read_at"},
+            failed_at = CASE WHEN %(error)s AND {moves} THEN %(now)s ELSE m.failed_at END,
+            error_code = CASE WHEN %(error)s AND {moves} THEN 'whatsapp_error' ELSE m.error_code END,
+            error_detail = CASE WHEN %(error)s AND {moves}
+                                THEN 'WhatsApp reported an error for this message (ack ERROR).'
+                                ELSE m.error_detail END,
+            updated_at = %(now)s
+          FROM old WHERE m.id = old.id
+        RETURNING old.status, m.status"""  # noqa: S608 - our table name and fixed fragments only
+    params = {"session": session_id, "wa_id": wa_id, "ack": ack, "target": target, "rank": target_rank,
+              "error": ack == ACK_ERROR, "now": timezone.now()}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        changes = cursor.fetchall()
+    if not changes:
         PendingAck.objects.create(session_id=session_id, wa_id=wa_id, ack=ack)
         logger.info("ack.pending session_id=%s wa_id=%s ack=%s", session_id, wa_id, ack)
         return False
-    messages.update(ack_level=Greatest(Coalesce(F("ack_level"), Value(ack)), Value(ack)))
-    if ack == ACK_ERROR:
-        now = timezone.now()
-        failed = messages.filter(status__in=_BELOW[MessageStatus.DELIVERED]).update(
-            status=MessageStatus.FAILED, failed_at=now, updated_at=now, error_code="whatsapp_error",
-            error_detail="WhatsApp reported an error for this message (ack ERROR).")
-        if failed:
-            metrics.status_changed(MessageStatus.FAILED, count=failed)
-            logger.info("message.failed wa_id=%s reason=ack_error", wa_id)
-        return True
-    status = _STATUS_FOR_ACK.get(ack)
-    if status is not None and _advance(messages, status):
-        metrics.status_changed(status)
-        logger.info("message.%s wa_id=%s ack=%s", status, wa_id, ack)
+    moved = sum(1 for before, after in changes if before != after)
+    if moved:
+        metrics.status_changed(target, count=moved)
+        logger.info("message.%s wa_id=%s ack=%s", target, wa_id, ack)
     return True
 
 
