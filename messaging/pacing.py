@@ -15,7 +15,6 @@ import time
 from django.conf import settings
 from django.db import connection
 from django_redis import get_redis_connection
-from redis.exceptions import RedisError
 
 from sessions_waha.models import Session
 
@@ -98,6 +97,3 @@ def typing_seconds(text: str) -> float:
     """A human-looking typing time: proportional to length, random, at most 3 s."""
     return min(3.0, 0.5 + len(text) / 40.0) * random.uniform(0.6, 1.0)
 
-
-__all__ = ["RedisError", "dispatcher_lock", "dispatcher_lock_extend", "dispatcher_unlock", "kick_claim",
-           "kick_release", "record_send", "typing_seconds", "wait_seconds"]

@@ -15,7 +15,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
 from config.problems import InvalidInput, NotFound
-from messaging.models import OPEN_STATUSES, Batch, Conversation, Message, MessageStatus
+from messaging.models import Batch, Conversation, Message, MessageStatus
 from sessions_waha.models import Session
 
 
@@ -88,16 +88,12 @@ def conversation_get_for(*, user: User, conversation_id: object) -> Conversation
 
 
 def batch_progress(*, batch_id: object) -> dict[str, Any]:
+    """Counts by status; ``completed_at`` is stamped by ``services.batches_complete`` (view and sweeper)."""
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:
         raise NotFound("No batch with this id.")
     counts = dict(Message.objects.filter(batch=batch).values_list("status").annotate(n=Count("id")))
     by_status = {status: counts.get(status, 0) for status in MessageStatus.values if status != MessageStatus.RECEIVED}
-    if batch.completed_at is None and not any(counts.get(status) for status in OPEN_STATUSES) and batch.total:
-        from django.utils import timezone
-
-        Batch.objects.filter(pk=batch.pk, completed_at__isnull=True).update(completed_at=timezone.now())
-        batch.refresh_from_db()
     return {"id": batch.pk, "session": batch.session_id, "total": batch.total, "rejected": batch.rejected,
             "by_status": by_status, "created_at": batch.created_at, "completed_at": batch.completed_at}
 

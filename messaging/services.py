@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Role, User
 from config.problems import Conflict, InvalidInput, ServiceError
 from messaging import bulk_sql, metrics
-from messaging.models import Batch, Conversation, Direction, Message, MessageStatus, MessageType
+from messaging.models import OPEN_STATUSES, Batch, Conversation, Direction, Message, MessageStatus, MessageType
 from messaging.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
 
@@ -270,3 +271,11 @@ def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
         metrics.status_changed(MessageStatus.FAILED, count=failed)
         logger.info("messages.failed_open session_id=%s count=%s code=%s", session_id, failed, code)
     return failed
+
+
+def batches_complete(*, batch_id: object | None = None) -> int:
+    """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one)."""
+    open_messages = Message.objects.filter(batch=OuterRef("pk"), status__in=OPEN_STATUSES)
+    batches = Batch.objects.all() if batch_id is None else Batch.objects.filter(pk=batch_id)
+    return batches.filter(completed_at__isnull=True, total__gt=0).exclude(Exists(open_messages)).update(
+        completed_at=timezone.now())

@@ -14,12 +14,11 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from messaging import status
-from messaging.models import OPEN_STATUSES, Batch, IdempotencyKey, Message, MessageStatus
-from messaging.services import dispatch_kick
+from messaging.models import IdempotencyKey, Message, MessageStatus
+from messaging.services import batches_complete, dispatch_kick
 from sessions_waha.services import waha_client
 from sessions_waha.waha import WahaError
 
@@ -84,6 +83,4 @@ def _settle(message: Message) -> None:
 
 
 def complete_batches() -> int:
-    open_messages = Message.objects.filter(batch=OuterRef("pk"), status__in=OPEN_STATUSES)
-    return Batch.objects.filter(completed_at__isnull=True).exclude(Exists(open_messages)).update(
-        completed_at=timezone.now())
+    return batches_complete()

@@ -57,7 +57,7 @@ def waha_client(server: WahaServer) -> WahaClient:
 def _unavailable(exc: WahaError, action: str) -> WahaUnavailable:
     # str(exc) never contains the API key (the client redacts it).
     logger.warning("waha.call_failed action=%s error=%s detail=%s", action, type(exc).__name__, exc)
-    return WahaUnavailable(f"WAHA could not {action}: {exc.message if hasattr(exc, 'message') else exc}")
+    return WahaUnavailable(f"WAHA could not {action}: {exc.message}")
 
 
 def _current_tenant() -> Tenant:

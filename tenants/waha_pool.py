@@ -11,7 +11,6 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Count
 
 from config.problems import ServiceError
@@ -91,10 +90,3 @@ def session_route_names(*, server: WahaServer) -> set[str]:
 
 def session_route_remove(*, session_id: uuid.UUID) -> None:
     SessionRoute.objects.filter(session_id=session_id).delete()
-
-
-@transaction.atomic
-def waha_server_usage() -> list[tuple[WahaServer, int]]:
-    """Each server with its number of sessions, for the admin and /ready."""
-    counts = dict(SessionRoute.objects.values_list("waha_server").annotate(n=Count("id")))
-    return [(server, counts.get(server.pk, 0)) for server in WahaServer.objects.all()]
