@@ -119,7 +119,7 @@ DATABASES = {
 }
 # django-tenants wraps the backend named here; django-prometheus' wrapper keeps
 # query metrics while django-tenants sets the search_path.
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["ENGINE"] = "config.db_backend"
 ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

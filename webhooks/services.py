@@ -50,7 +50,7 @@ from config.problems import InvalidInput, NotFound, ServiceError, ServiceUnavail
 from messaging import inbound
 from messaging import media as media_service
 from messaging.models import Direction, Message, PendingAck
-from messaging.status import message_ack_apply, pending_acks_apply
+from messaging.status import AckStatement, ack_outcome, ack_statement, pending_acks_apply
 from sessions_waha.models import Session
 from sessions_waha.waha import wa_id_of
 from tenants.models import SessionRoute
@@ -292,19 +292,59 @@ def webhook_receive(*, body: bytes, signature: str | None, algorithm: str | None
 
 _INSERT_SQL = (
     "INSERT INTO {table} (event_id, event, session_id, received_at, payload, processed_at, outcome, error) "
-    "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+    "VALUES (%(event_id)s, %(event)s, %(session)s, %(now)s, %(payload)s::jsonb, %(now)s, %(outcome)s, %(error)s) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING id"
 )
+
+
+def _insert_params(envelope: Envelope, session_id: object, *, outcome: str, error: str = "") -> dict[str, Any]:
+    return {"event_id": envelope.event_id, "event": envelope.event, "session": session_id, "now": timezone.now(),
+            "payload": envelope.stored_json, "outcome": outcome, "error": error}
+
+
+def _events_table() -> str:
+    return connection.ops.quote_name(WebhookEvent._meta.db_table)
+
+
+def _one_statement(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one statement and fetch its rows.
+
+    Alone it is its own transaction (autocommit: one round trip, one commit).
+    Inside a caller's transaction a savepoint keeps a failure from poisoning it.
+    """
+    def run() -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return run()
+    return run()
 
 
 def _insert(envelope: Envelope, session_id: object, *, outcome: str, error: str = "") -> int | None:
     """Store the event unless its id is known; the new row's id, or None for a duplicate."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL.format(table=connection.ops.quote_name(WebhookEvent._meta.db_table)),
-                       [envelope.event_id, envelope.event, session_id, now, envelope.stored_json, now, outcome,
-                        error])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    rows = _one_statement(_INSERT_SQL.format(table=_events_table()),
+                          _insert_params(envelope, session_id, outcome=outcome, error=error))
+    return rows[0][0] if rows else None
+
+
+def _store_ack(route: SessionRoute, envelope: Envelope, wa_id: str, ack: int) -> Applied | None:
+    """Store an ack event and apply it in one statement; None when the event was stored before.
+
+    Acks are most of WAHA's traffic (up to three per message sent), so this is
+    one round trip: the event insert guards the status service's ack update.
+    """
+    statement = ack_statement(session_id=route.session_id, wa_id=wa_id, ack=ack, guard="EXISTS (SELECT 1 FROM ev)")
+    sql = (f"WITH ev AS ({_INSERT_SQL.format(table=_events_table())}), {statement.ctes} "  # noqa: S608
+           f"SELECT (SELECT count(*) FROM ev), {AckStatement.RESULT_COLUMNS} FROM {AckStatement.RESULT_FROM}")
+    rows = _one_statement(sql, {**_insert_params(envelope, route.session_id, outcome=Outcome.APPLIED),
+                                **statement.params})
+    if not rows or rows[0][0] == 0:
+        return None
+    found = ack_outcome(statement, [row[1:] for row in rows])
+    return Applied(Outcome.APPLIED, "" if found else "kept until the message's send result is stored")
 
 
 def _store_and_apply(route: SessionRoute, envelope: Envelope) -> Receipt:
@@ -315,22 +355,17 @@ def _store_and_apply(route: SessionRoute, envelope: Envelope) -> Receipt:
         try:
             now = timezone.now()
             skipped = _not_applied(envelope, now)
-            with transaction.atomic():
-                row_id = _insert(envelope, route.session_id, outcome=Outcome.IGNORED if skipped else Outcome.APPLIED,
-                                 error=skipped)
-                if row_id is None:
-                    receipt.outcome = DUPLICATE
-                    return receipt
-                if skipped:
-                    receipt.outcome, receipt.reason = Outcome.IGNORED, skipped
-                    return receipt
-                result = _apply(route, envelope, now)
-                receipt.outcome, receipt.reason = result.outcome, result.reason
-                if result.outcome != Outcome.APPLIED:
-                    WebhookEvent.objects.filter(pk=row_id).update(outcome=result.outcome, error=result.reason)
-                receipt.media_message_ids = [str(m) for m in result.media_message_ids]
-                for message_id in receipt.media_message_ids:
-                    transaction.on_commit(_media_enqueuer(tenant.schema_name, message_id))
+            ack = _ack_of(envelope) if not skipped and envelope.event in ACK_EVENTS else None
+            if isinstance(ack, str):
+                skipped = ack
+            if skipped:
+                stored = _insert(envelope, route.session_id, outcome=Outcome.IGNORED, error=skipped)
+                receipt.outcome, receipt.reason = (Outcome.IGNORED, skipped) if stored else (DUPLICATE, "")
+            elif ack is not None:
+                result = _store_ack(route, envelope, *ack)
+                receipt.outcome, receipt.reason = (result.outcome, result.reason) if result else (DUPLICATE, "")
+            else:
+                _store_then_apply(route, envelope, now, receipt)
         except (OperationalError, InterfaceError) as exc:
             logger.warning("webhook.store_failed event_id=%s error=%s", envelope.event_id, type(exc).__name__)
             raise ServiceUnavailable("The event could not be stored now; retry later.") from exc
@@ -339,14 +374,29 @@ def _store_and_apply(route: SessionRoute, envelope: Envelope) -> Receipt:
             receipt.media_message_ids = []
             error = "".join(traceback.format_exception(exc))[-4000:]
             try:
-                with transaction.atomic():
-                    if _insert(envelope, route.session_id, outcome=Outcome.ERROR, error=error) is None:
-                        receipt.outcome = DUPLICATE  # a concurrent delivery of the same event got in first
+                if _insert(envelope, route.session_id, outcome=Outcome.ERROR, error=error) is None:
+                    receipt.outcome = DUPLICATE  # a concurrent delivery of the same event got in first
             except Exception as store_exc:  # cannot even store it: let WAHA retry
                 logger.warning("webhook.store_failed event_id=%s error=%s", envelope.event_id,
                                type(store_exc).__name__)
                 raise ServiceUnavailable("The event could not be stored now; retry later.") from store_exc
     return receipt
+
+
+def _store_then_apply(route: SessionRoute, envelope: Envelope, now: dt.datetime, receipt: Receipt) -> None:
+    """Events that touch several rows: store and apply in one transaction; media is fetched after commit."""
+    with transaction.atomic():
+        row_id = _insert(envelope, route.session_id, outcome=Outcome.APPLIED)
+        if row_id is None:
+            receipt.outcome = DUPLICATE
+            return
+        result = _apply(route, envelope, now)
+        receipt.outcome, receipt.reason = result.outcome, result.reason
+        if result.outcome != Outcome.APPLIED:
+            WebhookEvent.objects.filter(pk=row_id).update(outcome=result.outcome, error=result.reason)
+        receipt.media_message_ids = [str(m) for m in result.media_message_ids]
+        for message_id in receipt.media_message_ids:
+            transaction.on_commit(_media_enqueuer(route.tenant.schema_name, message_id))
 
 
 # ------------------------------------------------------------------ applying
@@ -366,18 +416,17 @@ def _ack_level(payload: Mapping[str, Any]) -> int | None:
     return ack if isinstance(ack, int) and -1 <= ack <= 4 else None
 
 
-def _on_ack(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
-    """``message.ack`` / ``message.ack.group``: the monotonic status service, on the bare wa id (§9.7)."""
+def _ack_of(envelope: Envelope) -> tuple[str, int] | str:
+    """``message.ack`` / ``message.ack.group``: (bare wa id, ack level) to apply (§9.7), or why nothing is."""
     payload = envelope.payload
     if not isinstance(payload, Mapping) or not isinstance(payload.get("id"), str) or not payload["id"]:
-        return Applied(Outcome.IGNORED, "ack without a message id")
+        return "ack without a message id"
     if payload.get("fromMe") is False:
-        return Applied(Outcome.IGNORED, "ack of a message we received")
+        return "ack of a message we received"
     ack = _ack_level(payload)
     if ack is None:
-        return Applied(Outcome.IGNORED, "unknown ack value")
-    found = message_ack_apply(session_id=route.session_id, wa_id=wa_id_of(payload["id"])[:100], ack=ack)
-    return Applied(Outcome.APPLIED, "" if found else "kept until the message's send result is stored")
+        return "unknown ack value"
+    return wa_id_of(payload["id"])[:100], ack
 
 
 def _clean_me(me: Any) -> dict[str, str] | None:
@@ -426,10 +475,10 @@ def _on_reaction(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> A
     return _from_inbound(inbound.message_reaction_apply(session_id=route.session_id, payload=envelope.payload))
 
 
+# Acks are applied by ``_store_ack`` (one statement with the event insert).
+ACK_EVENTS = frozenset({"message.ack", "message.ack.group"})
 HANDLERS: dict[str, Callable[[SessionRoute, Envelope, dt.datetime], Applied]] = {
     "message": _on_message,
-    "message.ack": _on_ack,
-    "message.ack.group": _on_ack,
     "session.status": _on_session_status,
     "message.revoked": _on_revoked,
     "message.edited": _on_edited,
@@ -439,7 +488,7 @@ HANDLERS: dict[str, Callable[[SessionRoute, Envelope, dt.datetime], Applied]] = 
 
 def _not_applied(envelope: Envelope, now: dt.datetime) -> str:
     """Why this event is only stored (known before touching the database), or "" when it is applied."""
-    if envelope.event not in HANDLERS:
+    if envelope.event not in HANDLERS and envelope.event not in ACK_EVENTS:
         # message.any (own messages), presence, calls, groups...: stored, nothing to apply.
         return "event not applied by this service"
     if envelope.timestamp(now=now) < now - dt.timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS):

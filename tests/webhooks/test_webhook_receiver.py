@@ -14,6 +14,7 @@ from messaging.models import Conversation, Message
 from tenants.models import SessionRoute
 from tests.support import TenantClient
 from tests.webhooks.webhook_helpers import (
+    WsgiClient,
     compact,
     counts,
     deliver,
@@ -29,6 +30,12 @@ PROTOCOL_VECTOR_BODY = b'{"event":"message","session":"default","engine":"WEBJS"
 PROTOCOL_VECTOR_KEY = "my-secret-key"
 PROTOCOL_VECTOR_HMAC = ("208f8a55dde9e05519e898b10b89bf0d0b3b0fdf11fdbf09b6b90476301b98d8"
                         "097c462b2b17a6ce93b6b47a136cf2e78a33a63f6752c2c1631777076153fa89")
+
+
+@pytest.fixture(params=["django_view", "wsgi_fast_path"])
+def public_client(request, db):
+    """Every case runs through the DRF view and through gunicorn's entry point (webhooks/wsgi.py)."""
+    return TenantClient() if request.param == "django_view" else WsgiClient()
 
 
 def sample(name: str, **labels) -> float:
@@ -387,3 +394,28 @@ def test_unknown_session_is_not_remembered_once_its_route_exists(public_client, 
     assert post(public_client, body, key=acme_routed.key).status_code == 404
     SessionRoute.objects.filter(pk=acme_routed.route.pk).update(waha_session_name="acme_new_1234abcd")
     assert post(public_client, body, key=acme_routed.key).status_code == 200
+
+
+# ---------------------------------------------------------------- gunicorn's entry point
+
+
+def test_wsgi_entry_point_answers_webhooks_itself_and_everything_else_through_django(acme, acme_routed):
+    client = WsgiClient()
+    body = compact(envelope(acme_routed, "presence.update", {}))
+    response = post(client, body, key=acme_routed.key, HTTP_X_REQUEST_ID="wsgi-test-0001")
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    assert response["X-Request-ID"] == "wsgi-test-0001" and response["X-Content-Type-Options"] == "nosniff"
+    assert "X-Frame-Options" not in response  # Django's clickjacking middleware did not run: the fast path did
+    assert counts(acme)["events"] == 1
+    other = client.get("/webhooks/health")
+    assert other.status_code == 200 and other["X-Frame-Options"] == "DENY"
+
+
+def test_wsgi_entry_point_turns_an_unexpected_error_into_a_problem(acme, acme_routed, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "webhook_receive", broken)
+    response = post(WsgiClient(), compact(envelope(acme_routed, "presence.update", {})), key=acme_routed.key)
+    assert response.status_code == 500 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "server_error" and "boom" not in response.content.decode()

@@ -110,3 +110,63 @@ def counts(tenant) -> dict[str, int]:
     with tenant_context(tenant):
         return {"events": WebhookEvent.objects.count(), "messages": Message.objects.count(),
                 "conversations": Conversation.objects.count(), "pending_acks": PendingAck.objects.count()}
+
+
+class WsgiResponse:
+    """What the tests read of a response: status, headers, body."""
+
+    def __init__(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
+        self.status_code = int(status.split(" ", 1)[0])
+        self.headers = {name.lower(): value for name, value in headers}
+        self.content = content
+
+    def __getitem__(self, name: str) -> str:
+        return self.headers[name.lower()]
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self.headers
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class WsgiClient:
+    """Requests through ``config.wsgi.application``, as gunicorn makes them.
+
+    ``POST /webhooks/waha`` takes the WSGI fast path there (webhooks/wsgi.py);
+    anything else reaches Django. Like Django's test client, it keeps the
+    request signals from closing the test's database connection.
+    """
+
+    def generic(self, method: str, path: str, data: bytes = b"", content_type: str = "application/json", **extra):
+        import io
+
+        from django.core import signals
+        from django.db import close_old_connections
+
+        from config.wsgi import application
+
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "testserver",
+                   "SERVER_PORT": "80", "HTTP_HOST": "testserver", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(data),
+                   "wsgi.errors": io.StringIO(), "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(data)),
+                   **extra}
+        started: dict = {}
+
+        def start_response(status, headers, exc_info=None):
+            started.update(status=status, headers=headers)
+
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        try:
+            result = application(environ, start_response)
+            content = b"".join(result)
+            if hasattr(result, "close"):
+                result.close()
+        finally:
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
+        return WsgiResponse(started["status"], started["headers"], content)
+
+    def get(self, path: str, **extra):
+        return self.generic("GET", path, b"", **extra)
