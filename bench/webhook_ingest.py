@@ -112,14 +112,26 @@ def stored_events() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
+    from django.db.models import Count
     from django_tenants.utils import tenant_context
 
+    from messaging.models import Message
     from tenants.models import Tenant
+    from webhooks import services
     from webhooks.models import WebhookEvent
 
     with tenant_context(Tenant.objects.get(slug="bench")):
+        # No Celery worker runs during the load: apply what was accepted now, as the worker would, and time it.
+        pending = WebhookEvent.objects.filter(outcome="pending").count()
+        started = time.perf_counter()
+        applied = services.pending_events_apply(batch_size=500)
+        seconds = time.perf_counter() - started
         print(json.dumps({"events": WebhookEvent.objects.count(),
-                          "distinct": WebhookEvent.objects.values("event_id").distinct().count()}))
+                          "distinct": WebhookEvent.objects.values("event_id").distinct().count(),
+                          "pending_after_load": pending, "applied_after": applied,
+                          "apply_per_second": round(applied / seconds, 1) if applied else None,
+                          "outcomes": dict(WebhookEvent.objects.values_list("outcome").annotate(n=Count("id"))),
+                          "messages_read": Message.objects.filter(status="read").count()}))
 
 
 # ------------------------------------------------------------------ bodies, server, load
@@ -313,6 +325,9 @@ def main() -> int:
         "ingest_duplicates": sum(r.get("duplicates", 0) for r in ingest),
         "health_non2xx": sum(r["non2xx"] for r in health),
         "events_stored": counted["events"], "events_distinct": counted["distinct"], "events_accepted": accepted,
+        "pending_after_load": counted["pending_after_load"], "applied_after": counted["applied_after"],
+        "apply_per_second": counted["apply_per_second"], "outcomes": counted["outcomes"],
+        "messages_read": counted["messages_read"],
         "ratio": round(ingest_rps / health_rps, 3),
         "sequential_mean_ms": one_by_one,
         "wrk": ingest[0]["cmd"],

@@ -45,9 +45,11 @@ RECEIPT = inline_serializer("WebhookReceipt", {
     "status": serializers.CharField(help_text="Always `ok`."),
     "event_id": serializers.CharField(help_text="The envelope id (`evt_…`)."),
     "outcome": serializers.ChoiceField(
-        choices=["applied", "duplicate", "ignored", "error"],
-        help_text="`duplicate`: this event id was stored before and nothing changed. `ignored`: stored, nothing "
-                  "to apply. `error`: stored, applying failed (kept for inspection; not retried)."),
+        choices=["accepted", "duplicate", "ignored"],
+        help_text="`accepted`: stored; applied by a background worker within moments (the event's `outcome` in "
+                  "the admin says how). `duplicate`: this event id was stored before and nothing changed. "
+                  "`ignored`: stored, nothing to apply (an event this service does not use, or older than the "
+                  "retention)."),
 })
 HEALTH = inline_serializer("WebhookHealth", {
     "status": serializers.CharField(),
@@ -68,11 +70,12 @@ class WahaWebhookView(APIView):
             "an envelope with string `id`, `event` and `session` (400 `validation_error`), at most 1 MiB (413). "
             "The tenant is found from the session name in the routing table, never from the host (404 "
             "`unknown_session`). Each event id is stored once: a retry or a second delivery answers 200 with "
-            "`outcome: duplicate` and changes nothing. `message` records an inbound message (media is copied "
-            "in the background), `message.ack`/`message.ack.group` move an outbound message's status forward "
-            "only, `session.status` updates the session, `message.revoked`/`edited`/`reaction` are recorded on "
-            "the message; other events are stored and answered 200. Any non-2xx makes WAHA retry; 503 means the "
-            "database could not be reached."
+            "`outcome: duplicate` and changes nothing. The request only verifies, stores and answers; a "
+            "Celery worker applies stored events right after, in arrival order: `message` records an inbound "
+            "message (and copies its media), `message.ack`/`message.ack.group` move an outbound message's status "
+            "forward only, `session.status` updates the session, `message.revoked`/`edited`/`reaction` are "
+            "recorded on the message; other events are stored and answered 200 (`ignored`). Any non-2xx makes "
+            "WAHA retry; 503 means the database could not be reached."
         ),
         request={"application/json": OpenApiTypes.OBJECT},
         parameters=[
@@ -82,7 +85,7 @@ class WahaWebhookView(APIView):
                              description="`sha512` (anything else is refused)."),
         ],
         responses={
-            200: OpenApiResponse(RECEIPT, description="Stored (or already stored) and applied."),
+            200: OpenApiResponse(RECEIPT, description="Stored (or already stored); applied in the background."),
             400: _problem(400, "malformed_json", "Malformed JSON", "The body is not valid UTF-8 JSON.",
                           "Not JSON (`malformed_json`), or not an envelope (`validation_error`)."),
             401: _problem(401, "signature_invalid", "Signature invalid", "X-Webhook-Hmac does not match the body.",

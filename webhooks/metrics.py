@@ -25,6 +25,9 @@ SIGNATURE_FAILURES = Counter(
     "webhook_signature_failures_total", "Webhook requests refused before storage (missing, invalid, unknown_session).",
     ["reason"],
 )
+APPLY_ENQUEUE_FAILURES = Counter(
+    "webhook_apply_enqueue_failures_total", "Applier tasks the broker refused (the sweep applies those events later).",
+)
 MEDIA_ENQUEUE_FAILURES = Counter(
     "webhook_media_enqueue_failures_total", "Media downloads the broker refused (the sweep fetches them later).",
 )

@@ -11,6 +11,7 @@ from django.db import models
 
 
 class Outcome(models.TextChoices):
+    PENDING = "pending", "Stored, not applied yet"
     APPLIED = "applied", "Applied"
     IGNORED = "ignored", "Stored, nothing to apply"
     ERROR = "error", "Applying failed"
@@ -34,6 +35,8 @@ class WebhookEvent(models.Model):
         indexes = [
             models.Index(fields=["-received_at"], name="webhook_event_received"),
             models.Index(fields=["event", "-received_at"], name="webhook_event_type"),
+            # The applier's queue: small, since events leave it within seconds.
+            models.Index(fields=["id"], name="webhook_event_pending", condition=models.Q(outcome="pending")),
         ]
 
     def __str__(self) -> str:

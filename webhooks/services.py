@@ -13,15 +13,21 @@
 3. **Store once.** ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` in the
    tenant's schema: a retry, or the same event through a second webhook,
    finds the row and changes nothing (``duplicate``, answered 200).
-4. **Apply** in the same transaction: messages, acks, session status,
-   revoke/edit/reaction are a few indexed writes. Only media downloads go to
-   Celery, after commit.
+   An event to apply is stored ``pending`` (one autocommit statement) and
+   answered ``accepted``; events this service does not use are stored
+   ``ignored``.
+4. **Apply** in the background: the insert kicks a Celery task
+   (``apply_kick``) that applies the tenant's pending events in arrival
+   order (``pending_events_apply``): messages, acks, session status,
+   revoke/edit/reaction. The periodic sweep applies whatever a lost kick left.
+   Answering first is what WAHA (and Stripe, for its own webhooks) asks of a
+   receiver, and it keeps the request to one write: see bench/RESULTS.md.
 
-A bug in a handler must neither make WAHA retry forever (it retries every
-non-2xx) nor lose the event: the handler's writes are rolled back, the event
-is stored with ``outcome=error`` and the traceback, logged at ERROR, counted,
-and answered 200. A database that cannot be reached is a 503, so that WAHA
-retries later. No input is ever a 500.
+A bug in a handler must neither block the events behind it nor lose the
+event: the handler's writes are rolled back, the event keeps ``outcome=error``
+and the traceback, logged at ERROR and counted, and the applier goes on. A
+database that cannot be reached is a 503, so that WAHA retries later. No input
+is ever a 500.
 """
 
 from __future__ import annotations
@@ -39,18 +45,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from config.logging import tenant_var
 from config.problems import InvalidInput, NotFound, ServiceError, ServiceUnavailable
 from messaging import inbound
 from messaging import media as media_service
 from messaging.models import Direction, Message, PendingAck
-from messaging.status import AckStatement, ack_outcome, ack_statement, pending_acks_apply
+from messaging.status import message_ack_apply, pending_acks_apply
 from sessions_waha.models import Session
 from sessions_waha.waha import wa_id_of
 from tenants.models import SessionRoute
@@ -60,6 +66,8 @@ from webhooks.models import Outcome, WebhookEvent
 logger = logging.getLogger("webhooks")
 
 DUPLICATE = "duplicate"
+# Stored; the applier (a Celery task kicked after the insert) applies it.
+ACCEPTED = "accepted"
 # WAHA's session-name rule (PROTOCOL §2): anything else cannot be one of ours.
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,54}$")
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -253,7 +261,6 @@ class Receipt:
     session_id: str
     outcome: str
     reason: str = ""
-    media_message_ids: list[str] = field(default_factory=list)
 
 
 def webhook_receive(*, body: bytes, signature: str | None, algorithm: str | None = None) -> Receipt:
@@ -264,7 +271,11 @@ def webhook_receive(*, body: bytes, signature: str | None, algorithm: str | None
         logger.warning("webhook.rejected reason=signature_missing")
         raise SignatureMissing("X-Webhook-Hmac is required: give the session's webhook an hmac key.")
     envelope = envelope_parse(body)
-    route = route_for(envelope.session)
+    try:
+        route = route_for(envelope.session)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("webhook.route_failed error=%s", type(exc).__name__)
+        raise ServiceUnavailable("The event could not be routed now; retry later.") from exc
     if route is None:
         metrics.signature_failed("unknown_session")
         logger.warning("webhook.rejected reason=unknown_session event=%s", metrics.event_label(envelope.event))
@@ -280,11 +291,10 @@ def webhook_receive(*, body: bytes, signature: str | None, algorithm: str | None
         logger.warning("webhook.metadata_mismatch session_id=%s", route.session_id)
 
     tenant_var.set(route.tenant.slug)
-    receipt = _store_and_apply(route, envelope)
+    receipt = _store(route, envelope)
     last_event_touch()
     metrics.event_counted(event=envelope.event, tenant=route.tenant.slug, outcome=receipt.outcome)
-    log = logger.error if receipt.outcome == Outcome.ERROR else logger.info
-    log("webhook.received event=%s tenant=%s session_id=%s event_id=%s outcome=%s duration_ms=%.1f",
+    logger.info("webhook.received event=%s tenant=%s session_id=%s event_id=%s outcome=%s duration_ms=%.1f",
         metrics.event_label(envelope.event), route.tenant.slug, route.session_id, envelope.event_id,
         receipt.outcome, (time.perf_counter() - started) * 1000)
     return receipt
@@ -292,111 +302,77 @@ def webhook_receive(*, body: bytes, signature: str | None, algorithm: str | None
 
 _INSERT_SQL = (
     "INSERT INTO {table} (event_id, event, session_id, received_at, payload, processed_at, outcome, error) "
-    "VALUES (%(event_id)s, %(event)s, %(session)s, %(now)s, %(payload)s::jsonb, %(now)s, %(outcome)s, %(error)s) "
+    "VALUES (%(event_id)s, %(event)s, %(session)s, %(now)s, %(payload)s::jsonb, %(processed_at)s, %(outcome)s, "
+    "%(error)s) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING id"
 )
 
 
-def _insert_params(envelope: Envelope, session_id: object, *, outcome: str, error: str = "") -> dict[str, Any]:
-    return {"event_id": envelope.event_id, "event": envelope.event, "session": session_id, "now": timezone.now(),
-            "payload": envelope.stored_json, "outcome": outcome, "error": error}
+def _insert_params(envelope: Envelope, session_id: object, *, outcome: str, error: str,
+                   processed: bool) -> dict[str, Any]:
+    now = timezone.now()
+    return {"event_id": envelope.event_id, "event": envelope.event, "session": session_id, "now": now,
+            "processed_at": now if processed else None, "payload": envelope.stored_json, "outcome": outcome,
+            "error": error}
 
 
-def _events_table() -> str:
-    return connection.ops.quote_name(WebhookEvent._meta.db_table)
+def _events_table(schema_name: str) -> str:
+    """The tenant's events table, schema-qualified: the receiver never switches the search_path."""
+    quote = connection.ops.quote_name
+    return f"{quote(schema_name)}.{quote(WebhookEvent._meta.db_table)}"
 
 
-def _one_statement(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Run one statement and fetch its rows.
-
-    Alone it is its own transaction (autocommit: one round trip, one commit).
-    Inside a caller's transaction a savepoint keeps a failure from poisoning it.
-    """
-    def run() -> list[tuple[Any, ...]]:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
+def _fetch_id(sql: str, params: Mapping[str, Any]) -> int | None:
     if connection.in_atomic_block:
-        with transaction.atomic():
-            return run()
-    return run()
+        # Inside a caller's transaction: a savepoint keeps a failure from poisoning it.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    else:
+        # Alone, the insert is its own transaction (autocommit: one round trip, one commit), through
+        # psycopg's own cursor: server-side binding, prepared once per connection.
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            row = cursor.fetchone()
+    return row[0] if row else None
 
 
-def _insert(envelope: Envelope, session_id: object, *, outcome: str, error: str = "") -> int | None:
-    """Store the event unless its id is known; the new row's id, or None for a duplicate."""
-    rows = _one_statement(_INSERT_SQL.format(table=_events_table()),
-                          _insert_params(envelope, session_id, outcome=outcome, error=error))
-    return rows[0][0] if rows else None
+def _insert(schema_name: str, envelope: Envelope, session_id: object, *, outcome: str, error: str = "",
+            processed: bool) -> int | None:
+    """Store the event in the tenant's schema unless its id is known; the new row's id, or None for a duplicate."""
+    sql = _INSERT_SQL.format(table=_events_table(schema_name))
+    params = _insert_params(envelope, session_id, outcome=outcome, error=error, processed=processed)
+    if connection.in_atomic_block:
+        return _fetch_id(sql, params)
+    try:
+        return _fetch_id(sql, params)
+    except (OperationalError, InterfaceError):
+        # A connection the database dropped (restart, idle timeout; the WSGI fast path skips the
+        # per-request probe). The insert is idempotent, so one retry on a new connection is safe.
+        connection.close()
+        return _fetch_id(sql, params)
 
 
-def _store_ack(route: SessionRoute, envelope: Envelope, wa_id: str, ack: int) -> Applied | None:
-    """Store an ack event and apply it in one statement; None when the event was stored before.
-
-    Acks are most of WAHA's traffic (up to three per message sent), so this is
-    one round trip: the event insert guards the status service's ack update.
-    """
-    statement = ack_statement(session_id=route.session_id, wa_id=wa_id, ack=ack, guard="EXISTS (SELECT 1 FROM ev)")
-    sql = (f"WITH ev AS ({_INSERT_SQL.format(table=_events_table())}), {statement.ctes} "  # noqa: S608
-           f"SELECT (SELECT count(*) FROM ev), {AckStatement.RESULT_COLUMNS} FROM {AckStatement.RESULT_FROM}")
-    rows = _one_statement(sql, {**_insert_params(envelope, route.session_id, outcome=Outcome.APPLIED),
-                                **statement.params})
-    if not rows or rows[0][0] == 0:
-        return None
-    found = ack_outcome(statement, [row[1:] for row in rows])
-    return Applied(Outcome.APPLIED, "" if found else "kept until the message's send result is stored")
-
-
-def _store_and_apply(route: SessionRoute, envelope: Envelope) -> Receipt:
-    tenant = route.tenant
-    receipt = Receipt(event_id=envelope.event_id, event=envelope.event, tenant=tenant.slug,
-                      session_id=str(route.session_id), outcome=Outcome.APPLIED)
-    with tenant_context(tenant):
-        try:
-            now = timezone.now()
-            skipped = _not_applied(envelope, now)
-            ack = _ack_of(envelope) if not skipped and envelope.event in ACK_EVENTS else None
-            if isinstance(ack, str):
-                skipped = ack
-            if skipped:
-                stored = _insert(envelope, route.session_id, outcome=Outcome.IGNORED, error=skipped)
-                receipt.outcome, receipt.reason = (Outcome.IGNORED, skipped) if stored else (DUPLICATE, "")
-            elif ack is not None:
-                result = _store_ack(route, envelope, *ack)
-                receipt.outcome, receipt.reason = (result.outcome, result.reason) if result else (DUPLICATE, "")
-            else:
-                _store_then_apply(route, envelope, now, receipt)
-        except (OperationalError, InterfaceError) as exc:
-            logger.warning("webhook.store_failed event_id=%s error=%s", envelope.event_id, type(exc).__name__)
-            raise ServiceUnavailable("The event could not be stored now; retry later.") from exc
-        except Exception as exc:  # noqa: BLE001 - a handler bug: keep the event, answer 2xx (see module doc)
-            receipt.outcome, receipt.reason = Outcome.ERROR, type(exc).__name__
-            receipt.media_message_ids = []
-            error = "".join(traceback.format_exception(exc))[-4000:]
-            try:
-                if _insert(envelope, route.session_id, outcome=Outcome.ERROR, error=error) is None:
-                    receipt.outcome = DUPLICATE  # a concurrent delivery of the same event got in first
-            except Exception as store_exc:  # cannot even store it: let WAHA retry
-                logger.warning("webhook.store_failed event_id=%s error=%s", envelope.event_id,
-                               type(store_exc).__name__)
-                raise ServiceUnavailable("The event could not be stored now; retry later.") from store_exc
-    return receipt
-
-
-def _store_then_apply(route: SessionRoute, envelope: Envelope, now: dt.datetime, receipt: Receipt) -> None:
-    """Events that touch several rows: store and apply in one transaction; media is fetched after commit."""
-    with transaction.atomic():
-        row_id = _insert(envelope, route.session_id, outcome=Outcome.APPLIED)
-        if row_id is None:
+def _store(route: SessionRoute, envelope: Envelope) -> Receipt:
+    """Store the event once: ``accepted`` (to apply), ``ignored`` (nothing to apply) or ``duplicate``."""
+    schema_name = route.tenant.schema_name
+    receipt = Receipt(event_id=envelope.event_id, event=envelope.event, tenant=route.tenant.slug,
+                      session_id=str(route.session_id), outcome=ACCEPTED)
+    try:
+        skipped = _not_applied(envelope, timezone.now())
+        if skipped:
+            stored = _insert(schema_name, envelope, route.session_id, outcome=Outcome.IGNORED, error=skipped,
+                             processed=True)
+            receipt.outcome, receipt.reason = (Outcome.IGNORED, skipped) if stored else (DUPLICATE, "")
+        elif _insert(schema_name, envelope, route.session_id, outcome=Outcome.PENDING, processed=False) is None:
             receipt.outcome = DUPLICATE
-            return
-        result = _apply(route, envelope, now)
-        receipt.outcome, receipt.reason = result.outcome, result.reason
-        if result.outcome != Outcome.APPLIED:
-            WebhookEvent.objects.filter(pk=row_id).update(outcome=result.outcome, error=result.reason)
-        receipt.media_message_ids = [str(m) for m in result.media_message_ids]
-        for message_id in receipt.media_message_ids:
-            transaction.on_commit(_media_enqueuer(route.tenant.schema_name, message_id))
+        else:
+            transaction.on_commit(lambda: apply_kick(schema_name))
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("webhook.store_failed event_id=%s error=%s", envelope.event_id, type(exc).__name__)
+        raise ServiceUnavailable("The event could not be stored now; retry later.") from exc
+    return receipt
 
 
 # ------------------------------------------------------------------ applying
@@ -416,17 +392,18 @@ def _ack_level(payload: Mapping[str, Any]) -> int | None:
     return ack if isinstance(ack, int) and -1 <= ack <= 4 else None
 
 
-def _ack_of(envelope: Envelope) -> tuple[str, int] | str:
-    """``message.ack`` / ``message.ack.group``: (bare wa id, ack level) to apply (§9.7), or why nothing is."""
+def _on_ack(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+    """``message.ack`` / ``message.ack.group``: the monotonic status service, on the bare wa id (§9.7)."""
     payload = envelope.payload
     if not isinstance(payload, Mapping) or not isinstance(payload.get("id"), str) or not payload["id"]:
-        return "ack without a message id"
+        return Applied(Outcome.IGNORED, "ack without a message id")
     if payload.get("fromMe") is False:
-        return "ack of a message we received"
+        return Applied(Outcome.IGNORED, "ack of a message we received")
     ack = _ack_level(payload)
     if ack is None:
-        return "unknown ack value"
-    return wa_id_of(payload["id"])[:100], ack
+        return Applied(Outcome.IGNORED, "unknown ack value")
+    found = message_ack_apply(session_id=session_id, wa_id=wa_id_of(payload["id"])[:100], ack=ack)
+    return Applied(Outcome.APPLIED, "" if found else "kept until the message's send result is stored")
 
 
 def _clean_me(me: Any) -> dict[str, str] | None:
@@ -436,14 +413,14 @@ def _clean_me(me: Any) -> dict[str, str] | None:
     return {"id": me["id"][:100], "pushName": push_name if isinstance(push_name, str) else ""}
 
 
-def _on_session_status(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
+def _on_session_status(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
     from sessions_waha.services import session_status_apply
 
     payload = envelope.payload
     status = payload.get("status") if isinstance(payload, Mapping) else None
     if not isinstance(status, str) or not status:
         return Applied(Outcome.IGNORED, "session.status without a status")
-    session = Session.objects.select_for_update().filter(pk=route.session_id).first()
+    session = Session.objects.select_for_update().filter(pk=session_id).first()
     if session is None:
         return Applied(Outcome.IGNORED, "session not found")
     at_ms = int(envelope.timestamp(now=now).timestamp() * 1000)
@@ -456,29 +433,29 @@ def _from_inbound(result: inbound.InboundResult) -> Applied:
     return Applied(result.outcome, result.reason, media)
 
 
-def _on_message(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
-    return _from_inbound(inbound.inbound_message_record(session_id=route.session_id, payload=envelope.payload,
+def _on_message(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.inbound_message_record(session_id=session_id, payload=envelope.payload,
                                                         now=now))
 
 
-def _on_revoked(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
-    return _from_inbound(inbound.message_revoked_apply(session_id=route.session_id, payload=envelope.payload,
+def _on_revoked(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.message_revoked_apply(session_id=session_id, payload=envelope.payload,
                                                        at=envelope.timestamp(now=now)))
 
 
-def _on_edited(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
-    return _from_inbound(inbound.message_edited_apply(session_id=route.session_id, payload=envelope.payload,
+def _on_edited(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.message_edited_apply(session_id=session_id, payload=envelope.payload,
                                                       at=envelope.timestamp(now=now)))
 
 
-def _on_reaction(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
-    return _from_inbound(inbound.message_reaction_apply(session_id=route.session_id, payload=envelope.payload))
+def _on_reaction(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+    return _from_inbound(inbound.message_reaction_apply(session_id=session_id, payload=envelope.payload))
 
 
-# Acks are applied by ``_store_ack`` (one statement with the event insert).
-ACK_EVENTS = frozenset({"message.ack", "message.ack.group"})
-HANDLERS: dict[str, Callable[[SessionRoute, Envelope, dt.datetime], Applied]] = {
+HANDLERS: dict[str, Callable[[object, Envelope, dt.datetime], Applied]] = {
     "message": _on_message,
+    "message.ack": _on_ack,
+    "message.ack.group": _on_ack,
     "session.status": _on_session_status,
     "message.revoked": _on_revoked,
     "message.edited": _on_edited,
@@ -488,7 +465,7 @@ HANDLERS: dict[str, Callable[[SessionRoute, Envelope, dt.datetime], Applied]] = 
 
 def _not_applied(envelope: Envelope, now: dt.datetime) -> str:
     """Why this event is only stored (known before touching the database), or "" when it is applied."""
-    if envelope.event not in HANDLERS and envelope.event not in ACK_EVENTS:
+    if envelope.event not in HANDLERS:
         # message.any (own messages), presence, calls, groups...: stored, nothing to apply.
         return "event not applied by this service"
     if envelope.timestamp(now=now) < now - dt.timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS):
@@ -497,8 +474,102 @@ def _not_applied(envelope: Envelope, now: dt.datetime) -> str:
     return ""
 
 
-def _apply(route: SessionRoute, envelope: Envelope, now: dt.datetime) -> Applied:
-    return HANDLERS[envelope.event](route, envelope, now)
+# ------------------------------------------------------------------ the applier
+
+# One Redis key per tenant: set while an applier task is queued and not yet started.
+APPLY_KICK_KEY = "webhooks:apply-kick:{schema}"
+# A process asks Redis at most this often per tenant; the applier task looks again this long after it
+# found nothing, so an event stored in a skipped window is still seen (see apply_kick).
+APPLY_KICK_WINDOW_SECONDS = 0.2
+_last_kick: dict[str, float] = {}
+_APPLIER_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext(%s))"
+_APPLIER_UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtext(%s))"
+
+
+def apply_kick(schema_name: str) -> None:
+    """Make sure an applier task will run for this tenant soon (never raises).
+
+    At most one task is queued per tenant: the key is set here and deleted
+    when the task starts, so an event stored while the key exists is seen by
+    that task's scan. Within ``APPLY_KICK_WINDOW_SECONDS`` of its last kick a
+    process skips Redis: the task it kicked (or found queued) starts after that
+    kick, and scans again that long after it last found nothing. Broker or
+    Redis down: the periodic sweep applies the events.
+    """
+    from django_redis import get_redis_connection
+
+    from webhooks.tasks import events_apply_task
+
+    now = time.monotonic()
+    if now - _last_kick.get(schema_name, float("-inf")) < APPLY_KICK_WINDOW_SECONDS:
+        return
+    _last_kick[schema_name] = now
+    try:
+        if get_redis_connection("default").set(APPLY_KICK_KEY.format(schema=schema_name), "1", nx=True, ex=60):
+            events_apply_task.apply_async(args=[schema_name], retry=False)
+    except Exception as exc:  # noqa: BLE001 - the sweep applies what the queue missed
+        metrics.APPLY_ENQUEUE_FAILURES.inc()
+        logger.warning("webhook.apply_enqueue_failed schema=%s error=%s", schema_name, type(exc).__name__)
+
+
+def apply_kick_release(schema_name: str) -> None:
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").delete(APPLY_KICK_KEY.format(schema=schema_name))
+
+
+def pending_events_apply(*, batch_size: int = 200) -> int:
+    """Apply this tenant's stored, not yet applied events in arrival order; how many were applied.
+
+    One applier per tenant at a time (a PostgreSQL advisory lock), so events
+    of one chat are applied in the order WAHA sent them. An applier that finds
+    the lock taken returns at once: the holder looks again after releasing it,
+    so nothing stored before that is left behind.
+    """
+    applied = 0
+    lock_name = f"webhooks.apply:{connection.schema_name}"
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(_APPLIER_LOCK_SQL, [lock_name])
+            if not cursor.fetchone()[0]:
+                return applied
+        try:
+            while batch := _apply_batch(batch_size):
+                applied += batch
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(_APPLIER_UNLOCK_SQL, [lock_name])
+        if not WebhookEvent.objects.filter(outcome=Outcome.PENDING).exists():
+            return applied
+
+
+def _apply_batch(batch_size: int) -> int:
+    """Apply the oldest pending events, each in its own savepoint; media is enqueued after commit."""
+    with transaction.atomic():
+        events = list(WebhookEvent.objects.filter(outcome=Outcome.PENDING).order_by("id")[:batch_size])
+        for event in events:
+            _apply_stored(event)
+        WebhookEvent.objects.bulk_update(events, ["outcome", "error", "processed_at"])
+    return len(events)
+
+
+def _apply_stored(event: WebhookEvent) -> None:
+    """Apply one stored event; a handler bug is kept on the event (``error`` and the traceback), never raised."""
+    envelope = Envelope(data=event.payload, stored_json="")
+    try:
+        with transaction.atomic():
+            result = HANDLERS[event.event](event.session_id, envelope, event.received_at)
+    except (OperationalError, InterfaceError):
+        raise  # the database is gone: the batch rolls back and the event stays pending
+    except Exception as exc:  # noqa: BLE001 - a handler bug: keep the event for inspection, go on
+        result = Applied(Outcome.ERROR, "".join(traceback.format_exception(exc))[-4000:])
+    event.outcome, event.error, event.processed_at = result.outcome, result.reason, timezone.now()
+    for message_id in result.media_message_ids:
+        transaction.on_commit(_media_enqueuer(connection.schema_name, str(message_id)))
+    metrics.event_counted(event=event.event, tenant=tenant_var.get(), outcome=result.outcome)
+    log = logger.error if result.outcome == Outcome.ERROR else logger.info
+    log("webhook.applied event=%s event_id=%s session_id=%s outcome=%s%s", metrics.event_label(event.event),
+        event.event_id, event.session_id, result.outcome, f" reason={result.reason[:200]!r}" if result.reason else "")
 
 
 # ------------------------------------------------------------------ media queue and sweep
@@ -569,7 +640,8 @@ def webhook_events_prune(*, batch: int = 5000) -> int:
 
 def webhooks_sweep() -> dict[str, int]:
     """The periodic work of one tenant (call inside its schema)."""
-    report = media_fetch_pending()
+    report = {"events_applied": pending_events_apply()}
+    report.update(media_fetch_pending())
     report["acks_reconciled"] = pending_acks_reconcile()
     report["events_pruned"] = webhook_events_prune()
     return report

@@ -1,4 +1,4 @@
-"""Celery entry points of the webhook receiver: media copies and the periodic sweep.
+"""Celery entry points of the webhook receiver: the applier, media copies and the periodic sweep.
 
 Tasks take the tenant's schema name as an argument and enter it themselves
 (PITFALLS 12); they are enqueued with ``transaction.on_commit``, and a broker
@@ -8,11 +8,13 @@ that refuses them loses nothing: the sweep picks up what was not fetched.
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from config.logging import tenant_var
 from messaging import media as media_service
 from messaging.models import Message
 from tenants.models import Tenant
@@ -21,11 +23,34 @@ from webhooks import services
 logger = logging.getLogger("webhooks.tasks")
 
 
+def _is_tenant_schema(schema_name: str) -> bool:
+    return schema_name != get_public_schema_name() and Tenant.objects.filter(schema_name=schema_name).exists()
+
+
+@shared_task(name="webhooks.events_apply", ignore_result=True, acks_late=True)
+def events_apply_task(schema_name: str) -> None:
+    """Apply the tenant's stored events (kicked by the receiver; the sweep catches what it missed)."""
+    services.apply_kick_release(schema_name)  # events stored from now on kick a new task
+    tenant = Tenant.objects.filter(schema_name=schema_name).exclude(schema_name=get_public_schema_name()).first()
+    if tenant is None:
+        logger.error("webhook.apply_refused schema=%s reason=not_a_tenant", schema_name)
+        return
+    token = tenant_var.set(tenant.slug)
+    try:
+        with schema_context(schema_name):
+            services.pending_events_apply()
+            # Events stored by a process that skipped its kick (apply_kick's window) are seen now.
+            time.sleep(services.APPLY_KICK_WINDOW_SECONDS)
+            services.pending_events_apply()
+    finally:
+        tenant_var.reset(token)
+
+
 @shared_task(name="webhooks.media_fetch", bind=True, ignore_result=True, acks_late=True,
              max_retries=3)
 def media_fetch_task(self, schema_name: str, message_id: str) -> None:  # type: ignore[no-untyped-def]
     """Copy one inbound media file from WAHA, retrying quickly: WAHA deletes it after 180 s."""
-    if schema_name == get_public_schema_name() or not Tenant.objects.filter(schema_name=schema_name).exists():
+    if not _is_tenant_schema(schema_name):
         logger.error("media.fetch_refused schema=%s message_id=%s reason=not_a_tenant", schema_name, message_id)
         return
     with schema_context(schema_name):
@@ -45,10 +70,14 @@ def media_fetch_task(self, schema_name: str, message_id: str) -> None:  # type: 
 
 @shared_task(name="webhooks.sweep", ignore_result=True)
 def sweep_all() -> None:
-    """Every tenant: media the queue missed, early acks whose message landed, old events."""
+    """Every tenant: events and media the queue missed, early acks whose message landed, old events."""
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
-        with schema_context(tenant.schema_name):
-            report = services.webhooks_sweep()
+        token = tenant_var.set(tenant.slug)
+        try:
+            with schema_context(tenant.schema_name):
+                report = services.webhooks_sweep()
+        finally:
+            tenant_var.reset(token)
         if any(report.values()):
             logger.info("webhooks.swept tenant=%s %s", tenant.slug,
                         " ".join(f"{key}={value}" for key, value in report.items()))

@@ -13,7 +13,7 @@ from accounts.models import Role
 from messaging.models import Conversation, Direction, Message, MessageStatus, PendingAck
 from messaging.status import message_sent
 from sessions_waha.models import Session, SessionStatus
-from tests.webhooks.webhook_helpers import counts, deliver, inbound_payload
+from tests.webhooks.webhook_helpers import counts, deliver, inbound_payload, stored_outcome
 from webhooks import services
 from webhooks.models import WebhookEvent
 
@@ -24,7 +24,7 @@ def test_inbound_text_creates_message_and_conversation(public_client, acme, acme
     sent_at = int(time.time()) - 30
     payload = inbound_payload(wa_id="3EB0AAAA0001", text="Hello!", push_name="Ana", timestamp=sent_at)
     response = deliver(public_client, acme_routed, "message", payload)
-    assert response.json()["outcome"] == "applied"
+    assert response.json()["outcome"] == "accepted"
     with tenant_context(acme):
         message = Message.objects.get()
         conversation = message.conversation
@@ -53,7 +53,7 @@ def test_same_message_in_two_events_is_recorded_once(public_client, acme, acme_r
     payload = inbound_payload()
     deliver(public_client, acme_routed, "message", payload)
     response = deliver(public_client, acme_routed, "message", payload)  # another event id, same WhatsApp message
-    assert response.json()["outcome"] == "ignored"
+    assert response.json()["outcome"] == "accepted" and stored_outcome(acme, response) == "ignored"
     assert counts(acme)["messages"] == 1 and counts(acme)["events"] == 2
     with tenant_context(acme):
         assert Conversation.objects.get().unread_count == 1
@@ -71,14 +71,14 @@ def test_group_message_records_chat_and_participant(public_client, acme, acme_ro
 
 def test_lid_sender_and_missing_optional_fields_are_tolerated(public_client, acme, acme_routed):
     payload = {"id": "false_99887766@lid_ABCDEF", "from": "99887766@lid", "body": "hi"}
-    assert deliver(public_client, acme_routed, "message", payload, me=None).json()["outcome"] == "applied"
+    assert deliver(public_client, acme_routed, "message", payload, me=None).json()["outcome"] == "accepted"
     with tenant_context(acme):
         assert Message.objects.get().chat_id == "99887766@lid"
 
 
 def test_own_messages_and_message_any_are_stored_not_applied(public_client, acme, acme_routed):
     own = inbound_payload(fromMe=True, source="api")
-    assert deliver(public_client, acme_routed, "message", own).json()["outcome"] == "ignored"
+    assert stored_outcome(acme, deliver(public_client, acme_routed, "message", own)) == "ignored"
     assert deliver(public_client, acme_routed, "message.any", inbound_payload()).json()["outcome"] == "ignored"
     assert counts(acme) == {"events": 2, "messages": 0, "conversations": 0, "pending_acks": 0}
 
@@ -97,7 +97,7 @@ def test_own_messages_and_message_any_are_stored_not_applied(public_client, acme
 def test_message_type_follows_media_and_location(public_client, acme, acme_routed, media, location, expected):
     payload = inbound_payload(media=media, location=location)
     response = deliver(public_client, acme_routed, "message", payload)
-    assert response.json()["outcome"] == "applied"
+    assert response.json()["outcome"] == "accepted"
     with tenant_context(acme):
         message = Message.objects.get()
     assert message.type == expected
@@ -129,7 +129,7 @@ def test_broker_down_does_not_fail_the_webhook(public_client, acme, acme_routed,
     media = {"url": "http://waha/api/files/s/A.png", "mimetype": "image/png", "filename": None, "error": None}
     with django_capture_on_commit_callbacks(execute=True):
         response = deliver(public_client, acme_routed, "message", inbound_payload(media=media))
-    assert response.status_code == 200 and response.json()["outcome"] == "applied"
+    assert response.status_code == 200 and response.json()["outcome"] == "accepted"
     with tenant_context(acme):
         assert Message.objects.get().media["state"] == "pending"  # the sweep fetches it
 
@@ -163,7 +163,8 @@ def status_of(tenant, message) -> Message:
 
 
 def test_ack_moves_status_forward(public_client, acme, outbound):
-    assert deliver(public_client, _routed(acme, outbound), "message.ack", ack_payload(2)).json()["outcome"] == "applied"
+    response = deliver(public_client, _routed(acme, outbound), "message.ack", ack_payload(2))
+    assert response.json()["outcome"] == "accepted"
     message = status_of(acme, outbound)
     assert message.status == "delivered" and message.delivered_at is not None and message.ack_level == 2
 
@@ -224,7 +225,7 @@ def test_early_ack_is_kept_and_applied_when_the_send_result_lands(public_client,
                                          direction=Direction.OUTBOUND, chat_id="15550002222@c.us",
                                          status=MessageStatus.SENDING)
     response = deliver(public_client, acme_routed, "message.ack", ack_payload(3, wa_id="3EB0EARLY0001"))
-    assert response.json()["outcome"] == "applied"
+    assert response.json()["outcome"] == "accepted"
     assert counts(acme)["pending_acks"] == 1 and status_of(acme, message).status == "sending"
     with tenant_context(acme):
         message_sent(message=message, waha_message_id="true_15550002222@c.us_3EB0EARLY0001", wa_id="3EB0EARLY0001",
@@ -251,7 +252,7 @@ def test_sweep_applies_an_early_ack_that_missed_the_send_result(acme, acme_route
 
 def test_ack_of_an_inbound_message_is_ignored(public_client, acme, acme_routed):
     payload = {**ack_payload(3), "fromMe": False}
-    assert deliver(public_client, acme_routed, "message.ack", payload).json()["outcome"] == "ignored"
+    assert stored_outcome(acme, deliver(public_client, acme_routed, "message.ack", payload)) == "ignored"
     assert counts(acme)["pending_acks"] == 0
 
 
@@ -267,7 +268,7 @@ def test_session_status_updates_status_phone_and_times(public_client, acme, acme
     me = {"id": "4915100000000@c.us", "pushName": "Acme Support"}
     response = deliver(public_client, acme_routed, "session.status", status_event("WORKING", at_ms), me=me,
                        timestamp=at_ms)
-    assert response.json()["outcome"] == "applied"
+    assert response.json()["outcome"] == "accepted"
     with tenant_context(acme):
         session = Session.objects.get(pk=acme_routed.session.pk)
     assert session.status == SessionStatus.WORKING and session.phone == "+4915100000000"
@@ -304,14 +305,14 @@ def received(public_client, acme, acme_routed):
 def test_revoked_sets_revoked_at(public_client, acme, acme_routed, received):
     payload = {"after": {"id": "false_15550002222@c.us_3EB0REVOKE01", "body": ""}, "before": None,
                "revokedMessageId": "3EB0ORIG0001"}
-    assert deliver(public_client, acme_routed, "message.revoked", payload).json()["outcome"] == "applied"
+    assert deliver(public_client, acme_routed, "message.revoked", payload).json()["outcome"] == "accepted"
     message = status_of(acme, received)
     assert message.revoked_at is not None and message.text == "original"
 
 
-def test_revoke_of_unknown_message_is_ignored(public_client, acme_routed):
+def test_revoke_of_unknown_message_is_ignored(public_client, acme, acme_routed):
     payload = {"after": None, "before": None, "revokedMessageId": "NOPE"}
-    assert deliver(public_client, acme_routed, "message.revoked", payload).json()["outcome"] == "ignored"
+    assert stored_outcome(acme, deliver(public_client, acme_routed, "message.revoked", payload)) == "ignored"
 
 
 def test_edited_updates_text_and_keeps_the_previous_one(public_client, acme, acme_routed, received):
@@ -334,7 +335,7 @@ def test_reactions_are_added_changed_and_removed(public_client, acme, acme_route
                    "reaction": {"text": text, "messageId": received.waha_message_id}}
         return deliver(public_client, acme_routed, "message.reaction", payload)
 
-    assert react("👍").json()["outcome"] == "applied"
+    assert react("👍").json()["outcome"] == "accepted"
     react("❤️", from_me=True)
     assert status_of(acme, received).reactions == {"15550002222@c.us": "👍", "me": "❤️"}
     react("😂")
@@ -386,12 +387,12 @@ def test_agents_see_inbound_only_in_assigned_conversations(public_client, acme, 
 def test_session_status_with_an_absurd_timestamp_is_applied_at_now(public_client, acme, acme_routed):
     response = deliver(public_client, acme_routed, "session.status", status_event("SCAN_QR_CODE", 0),
                        timestamp=10 ** 30)
-    assert response.json()["outcome"] == "applied"
+    assert response.json()["outcome"] == "accepted"
     with tenant_context(acme):
         assert Session.objects.get(pk=acme_routed.session.pk).status == SessionStatus.SCAN_QR_CODE
 
 
 def test_status_stories_do_not_become_conversations(public_client, acme, acme_routed):
     payload = inbound_payload(group=None, sender="status@broadcast", participant="15550002222@c.us")
-    assert deliver(public_client, acme_routed, "message", payload).json()["outcome"] == "ignored"
+    assert stored_outcome(acme, deliver(public_client, acme_routed, "message", payload)) == "ignored"
     assert counts(acme)["conversations"] == 0

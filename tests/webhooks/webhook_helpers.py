@@ -76,19 +76,42 @@ def sign(key: str, body: bytes) -> str:
 
 
 def post(client, body: bytes, *, key: str | None = None, signature: str | None = None,
-         content_type: str = "application/json", **extra):
+         content_type: str = "application/json", apply: bool = True, **extra):
+    """POST a webhook; an accepted event is then applied, as the worker would (``apply=False``: left stored)."""
     headers = dict(extra)
     if signature is None and key is not None:
         signature = sign(key, body)
     if signature is not None:
         headers["HTTP_X_WEBHOOK_HMAC"] = signature
         headers.setdefault("HTTP_X_WEBHOOK_HMAC_ALGORITHM", "sha512")
-    return client.generic("POST", "/webhooks/waha", body, content_type=content_type, **headers)
+    response = client.generic("POST", "/webhooks/waha", body, content_type=content_type, **headers)
+    if apply and response.status_code == 200 and response.json().get("outcome") == "accepted":
+        events_apply_everywhere()
+    return response
 
 
-def deliver(client, routed: Routed, event: str, payload, **kwargs):
-    """Sign and post one event for ``routed`` the way WAHA does."""
-    return post(client, compact(envelope(routed, event, payload, **kwargs)), key=routed.key)
+def events_apply_everywhere() -> int:
+    """What the Celery applier does after an accepted event, in every tenant (these tests run no worker)."""
+    from django_tenants.utils import get_public_schema_name
+
+    from config.logging import tenant_var
+    from tenants.models import Tenant
+    from webhooks import services
+
+    applied = 0
+    for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()):
+        token = tenant_var.set(tenant.slug)
+        try:
+            with tenant_context(tenant):
+                applied += services.pending_events_apply()
+        finally:
+            tenant_var.reset(token)
+    return applied
+
+
+def deliver(client, routed: Routed, event: str, payload, *, apply: bool = True, **kwargs):
+    """Sign and post one event for ``routed`` the way WAHA does (and apply it, unless ``apply=False``)."""
+    return post(client, compact(envelope(routed, event, payload, **kwargs)), key=routed.key, apply=apply)
 
 
 def inbound_payload(*, wa_id: str | None = None, sender: str = "15550002222@c.us", text: str = "Hello!",
@@ -170,3 +193,9 @@ class WsgiClient:
 
     def get(self, path: str, **extra):
         return self.generic("GET", path, b"", **extra)
+
+
+def stored_outcome(tenant, response) -> str:
+    """What applying the event of this (200) response did, as stored on the event."""
+    with tenant_context(tenant):
+        return WebhookEvent.objects.get(event_id=response.json()["event_id"]).outcome
