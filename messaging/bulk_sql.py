@@ -24,18 +24,19 @@ MESSAGE_COPY_COLUMNS = (
 )
 
 
-def conversations_ensure(*, session_id: object, chat_ids: Sequence[str]) -> dict[str, uuid.UUID]:
-    """chat id → conversation id for ``chat_ids``, creating the missing ones in one statement."""
+def conversations_touch(*, session_id: object, chat_ids: Sequence[str], at: datetime) -> dict[str, uuid.UUID]:
+    """chat id → conversation id for ``chat_ids`` (distinct), in one statement: missing conversations are
+    created and every one gets ``last_message_at = at``."""
     table = Conversation._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO {table} (id, session_id, chat_id, contact_name, unread_count, created_at)
-                SELECT gen_random_uuid(), %s, chat, '', 0, clock_timestamp() FROM unnest(%s::text[]) AS chat
-                ON CONFLICT (session_id, chat_id) DO NOTHING""",  # noqa: S608 - our table name
-            [session_id, list(chat_ids)],
+            f"""INSERT INTO {table} AS c (id, session_id, chat_id, contact_name, unread_count, created_at,
+                                          last_message_at)
+                SELECT gen_random_uuid(), %s, chat, '', 0, clock_timestamp(), %s FROM unnest(%s::text[]) AS chat
+                ON CONFLICT (session_id, chat_id) DO UPDATE SET last_message_at = EXCLUDED.last_message_at
+                RETURNING c.chat_id, c.id""",  # noqa: S608 - our table name
+            [session_id, at, list(chat_ids)],
         )
-        cursor.execute(f"SELECT chat_id, id FROM {table} WHERE session_id = %s AND chat_id = ANY(%s::text[])",  # noqa: S608
-                       [session_id, list(chat_ids)])
         return dict(cursor.fetchall())
 
 

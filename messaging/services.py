@@ -196,8 +196,8 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
     with transaction.atomic():
         batch = Batch.objects.create(session=session, created_by=sender, template=template, total=len(accepted),
                                      rejected=len(rejected))
-        conversations = bulk_sql.conversations_ensure(session_id=session.pk,
-                                                      chat_ids=sorted({chat_id for chat_id, _ in accepted}))
+        conversations = bulk_sql.conversations_touch(session_id=session.pk, at=now,
+                                                     chat_ids=sorted({chat_id for chat_id, _ in accepted}))
         # COPY: 10,000 rows in a fraction of a second (bulk_create takes seconds).
         bulk_sql.messages_copy(
             {"id": uuid.uuid4(), "session_id": session.pk, "conversation_id": conversations[chat_id],
@@ -206,7 +206,6 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
              "next_attempt_at": now, "created_at": now, "updated_at": now}
             for chat_id, text in accepted
         )
-        Conversation.objects.filter(pk__in=list(conversations.values())).update(last_message_at=now)
         transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
     metrics.status_changed(MessageStatus.QUEUED, count=len(accepted))
     logger.info("batch.queued batch_id=%s accepted=%s rejected=%s", batch.pk, len(accepted), len(rejected))
