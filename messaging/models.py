@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.ids import uuid7
+
 
 class Direction(models.TextChoices):
     OUTBOUND = "outbound", "Outbound"
@@ -50,7 +52,7 @@ OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
 class Conversation(models.Model):
     """One chat of one session: a contact or a group."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     session = models.ForeignKey("sessions_waha.Session", on_delete=models.PROTECT, related_name="conversations")
     chat_id = models.CharField(max_length=100)
     contact_name = models.CharField(max_length=200, blank=True)
@@ -95,7 +97,7 @@ class Batch(models.Model):
 
 
 class Message(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Foreign keys get no index of their own: the composite indexes below lead
     # with them, and every index costs on the 10,000-row bulk insert.
     session = models.ForeignKey("sessions_waha.Session", on_delete=models.PROTECT, related_name="messages",

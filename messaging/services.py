@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Role, User
+from config.ids import uuid7
 from config.problems import Conflict, InvalidInput, ServiceError
 from messaging import bulk_sql, metrics
 from messaging.models import OPEN_STATUSES, Batch, Conversation, Direction, Message, MessageStatus, MessageType
@@ -174,6 +174,8 @@ def _bulk_recipients(template: str, recipients: list[Any]) -> tuple[list[tuple[s
         try:
             chat_id = recipient_chat_id(to)
             text = _personalise(template, recipient.get("variables") or {})
+            if "\x00" in text:
+                raise ValueError("variables must not contain NUL characters")
         except InvalidRecipient as exc:
             rejected.append({"index": index, "to": to, "errors": {"to": [exc.reason]}})
         except KeyError as exc:
@@ -200,11 +202,10 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
                                                      chat_ids=sorted({chat_id for chat_id, _ in accepted}))
         # COPY: 10,000 rows in a fraction of a second (bulk_create takes seconds).
         bulk_sql.messages_copy(
-            {"id": uuid.uuid4(), "session_id": session.pk, "conversation_id": conversations[chat_id],
-             "batch_id": batch.pk, "created_by_id": sender.pk, "direction": Direction.OUTBOUND, "type": content.type,
-             "chat_id": chat_id, "text": text, "media": content.media, "status": MessageStatus.QUEUED,
-             "next_attempt_at": now, "created_at": now, "updated_at": now}
-            for chat_id, text in accepted
+            common={"session_id": session.pk, "batch_id": batch.pk, "created_by_id": sender.pk,
+                    "direction": Direction.OUTBOUND, "type": content.type, "media": content.media,
+                    "status": MessageStatus.QUEUED, "next_attempt_at": now, "created_at": now, "updated_at": now},
+            rows=((uuid7(), conversations[chat_id], chat_id, text) for chat_id, text in accepted),
         )
         transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
     metrics.status_changed(MessageStatus.QUEUED, count=len(accepted))

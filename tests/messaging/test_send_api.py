@@ -172,6 +172,19 @@ def test_bulk_of_10000_is_one_insert_and_one_kick(api, acme, working_session, dj
         assert Message.objects.filter(batch_id=response.json()["batch_id"]).count() == 10_000
 
 
+def test_bulk_stores_any_text_byte_for_byte_and_refuses_nul(api, acme, working_session):
+    """The bulk insert writes COPY text itself: tabs, newlines, backslashes and \\N must survive it."""
+    tricky = "tab\there\nnew line\r\\back\\slash \\N é 👍"
+    response = bulk(api, [{"to": "+4915100000001", "variables": {"name": tricky}},
+                          {"to": "+4915100000002", "variables": {"name": "nul\x00"}}])
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    assert response.json()["rejected"][0]["errors"] == {"variables": ["variables must not contain NUL characters"]}
+    with tenant_context(acme):
+        message = Message.objects.get(batch_id=response.json()["batch_id"])
+    assert message.text == f"Hi {tricky}!" and message.media is None and message.attempt_log == []
+    assert message.id.version == 7 and message.conversation.id.version == 7  # time-ordered: config/ids.py
+
+
 def test_bulk_over_10000_is_400(api, working_session):
     response = bulk(api, [{"to": "+4915100000001"}] * 10_001, text="x")
     assert response.status_code == 400 and "recipients" in response.json()["errors"]
