@@ -24,3 +24,14 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Freeze what loading the application created: the collector's full passes then walk only request garbage.
+
+    Django, DRF and drf-spectacular leave many long-lived objects; without this, every full collection
+    walked them all, which showed as the 60-100 ms p99 of GET /messages (bench/RESULTS.md).
+    """
+    import gc
+
+    gc.freeze()
