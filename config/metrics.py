@@ -43,5 +43,6 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 def scrape_time_collectors() -> list:
     from messaging.metrics import QueueDepthCollector
+    from webhooks.metrics import PendingEventsCollector
 
-    return [QueueDepthCollector()]
+    return [QueueDepthCollector(), PendingEventsCollector()]

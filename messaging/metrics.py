@@ -77,5 +77,8 @@ def register_collectors() -> None:
     """Called once per process from the app config."""
     global _registered
     if not _registered:
+        from webhooks.metrics import PendingEventsCollector
+
         REGISTRY.register(QueueDepthCollector())
+        REGISTRY.register(PendingEventsCollector())
         _registered = True

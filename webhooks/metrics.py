@@ -7,6 +7,7 @@ Labels are bounded: ``event`` is one of WAHA's event names or ``other``,
 from __future__ import annotations
 
 from prometheus_client import Counter
+from prometheus_client.core import GaugeMetricFamily
 
 # WAHA's event names (PROTOCOL §5.1); anything else is counted as "other".
 KNOWN_EVENTS = frozenset({
@@ -43,3 +44,29 @@ def event_counted(*, event: str, tenant: str, outcome: str) -> None:
 
 def signature_failed(reason: str) -> None:
     SIGNATURE_FAILURES.labels(reason=reason).inc()
+
+
+class PendingEventsCollector:
+    """``webhook_events_pending{tenant}``: events stored and not applied yet, read at scrape time.
+
+    It stays near zero while a worker runs; a growing value means the applier is down or behind.
+    """
+
+    def describe(self):  # type: ignore[no-untyped-def]
+        yield GaugeMetricFamily("webhook_events_pending", "Stored WAHA events not applied yet.", labels=["tenant"])
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        from django_tenants.utils import tenant_context
+
+        from tenants.models import Tenant
+        from webhooks.models import Outcome, WebhookEvent
+
+        family = GaugeMetricFamily("webhook_events_pending", "Stored WAHA events not applied yet.",
+                                   labels=["tenant"])
+        try:
+            for tenant in Tenant.objects.filter(is_active=True).only("slug", "schema_name"):
+                with tenant_context(tenant):
+                    family.add_metric([tenant.slug], WebhookEvent.objects.filter(outcome=Outcome.PENDING).count())
+        except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
+            return
+        yield family

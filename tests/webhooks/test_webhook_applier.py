@@ -127,3 +127,14 @@ def test_task_refuses_a_schema_that_is_not_a_tenant(db, schema, monkeypatch):
     monkeypatch.setattr(services, "pending_events_apply", lambda **kwargs: pytest.fail("applied outside a tenant"))
     tasks.events_apply_task(schema)
     assert refused == [f"webhook.apply_refused schema={schema} reason=not_a_tenant"]
+
+
+def test_pending_events_are_a_gauge_until_applied(public_client, acme, acme_routed):
+    def pending() -> float:
+        return REGISTRY.get_sample_value("webhook_events_pending", {"tenant": "acme"})
+
+    assert pending() == 0
+    deliver(public_client, acme_routed, "message", inbound_payload(), apply=False)
+    assert pending() == 1
+    events_apply_everywhere()
+    assert pending() == 0
