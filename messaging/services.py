@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Role, User
-from config.ids import uuid7
+from config.ids import uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError
 from messaging import bulk_sql, metrics
 from messaging.models import OPEN_STATUSES, Batch, Conversation, Direction, Message, MessageStatus, MessageType
@@ -205,7 +205,8 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
             common={"session_id": session.pk, "batch_id": batch.pk, "created_by_id": sender.pk,
                     "direction": Direction.OUTBOUND, "type": content.type, "media": content.media,
                     "status": MessageStatus.QUEUED, "next_attempt_at": now, "created_at": now, "updated_at": now},
-            rows=((uuid7(), conversations[chat_id], chat_id, text) for chat_id, text in accepted),
+            rows=((message_id, conversations[chat_id], chat_id, text)
+                  for message_id, (chat_id, text) in zip(uuid7_many(len(accepted)), accepted, strict=True)),
         )
         transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
     metrics.status_changed(MessageStatus.QUEUED, count=len(accepted))
