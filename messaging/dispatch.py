@@ -99,18 +99,42 @@ def _assign_ids(session: Session, messages: list[Message]) -> None:
     bulk_sql.wa_ids_assign(fresh)
 
 
-def _verified_chat(session: Session, message: Message, client: WahaClient) -> str | None:
-    """Check a new phone number exists on WhatsApp (cached); None when it does not."""
-    if not settings.CHECK_NEW_NUMBERS or message.conversation.verified_at or not is_phone_chat(message.chat_id):
-        return message.chat_id
-    digits = phone_digits(message.chat_id)
-    key = f"wa-exists:{session.pk}:{digits}"
-    cached = cache.get(key)
-    if cached is None:
-        check = client.check_exists(session=session.waha_name, phone=digits)
-        cached = (check.chat_id or message.chat_id) if check.exists else ""
-        cache.set(key, cached, NUMBER_CHECK_TTL)
-    return cached or None
+class _NumberChecks:
+    """``check-exists`` answers for one claimed batch (PROTOCOL §9: check a new number before its first message).
+
+    The cached answers of the whole batch are read in one Redis call before the
+    sends start, and new answers written in one call after: two round trips per
+    batch instead of two per message. A number not on WhatsApp is cached as "".
+    """
+
+    def __init__(self, session: Session, messages: list[Message]) -> None:
+        self.session = session
+        keys = [self._key(message) for message in messages if self._needed(message)]
+        self.known: dict[str, str] = cache.get_many(keys) if keys else {}
+        self.learned: dict[str, str] = {}
+
+    def _needed(self, message: Message) -> bool:
+        return bool(settings.CHECK_NEW_NUMBERS and not message.conversation.verified_at
+                    and is_phone_chat(message.chat_id))
+
+    def _key(self, message: Message) -> str:
+        return f"wa-exists:{self.session.pk}:{phone_digits(message.chat_id)}"
+
+    def chat_for(self, message: Message, client: WahaClient) -> str | None:
+        """The chat to send to (WAHA's canonical id for a phone), or None when the number is not on WhatsApp."""
+        if not self._needed(message):
+            return message.chat_id
+        key = self._key(message)
+        answer = self.known.get(key, self.learned.get(key))
+        if answer is None:
+            check = client.check_exists(session=self.session.waha_name, phone=phone_digits(message.chat_id))
+            answer = (check.chat_id or message.chat_id) if check.exists else ""
+            self.learned[key] = answer  # one key per thread: dict writes need no lock under the GIL
+        return answer or None
+
+    def save(self) -> None:
+        if self.learned:
+            cache.set_many(self.learned, NUMBER_CHECK_TTL)
 
 
 def _send(client: WahaClient, session: Session, message: Message, chat_id: str) -> Any:
@@ -148,7 +172,7 @@ def _typing_first(client: WahaClient, session: Session, message: Message, chat_i
         logger.info("dispatch.typing_skipped message_id=%s", message.pk)
 
 
-def _deliver(client: WahaClient, session: Session, message: Message) -> Outcome:
+def _deliver(client: WahaClient, session: Session, message: Message, checks: _NumberChecks) -> Outcome:
     """Hand one message to WAHA; never raises for WAHA's failures."""
     started = time.monotonic()
     attempt: dict[str, Any] = {"attempt": message.attempts, "at": timezone.now().isoformat()}
@@ -158,7 +182,7 @@ def _deliver(client: WahaClient, session: Session, message: Message) -> Outcome:
             outcome.waha_message_id, outcome.wa_id = message.waha_message_id, message.wa_id
             attempt["outcome"] = "found_in_waha"
             return outcome
-        chat_id = _verified_chat(session, message, client)
+        chat_id = checks.chat_for(message, client)
         if chat_id is None:
             outcome.failure = ("not_on_whatsapp", f"{message.chat_id} is not a WhatsApp number.")
             attempt["outcome"] = "not_on_whatsapp"
@@ -281,10 +305,14 @@ def dispatch_session(*, session_id: object) -> DispatchResult:
 
 
 def _deliver_all(client: WahaClient, session: Session, messages: list[Message]) -> list[Outcome]:
-    if len(messages) == 1:
-        return [_deliver(client, session, messages[0])]
-    with ThreadPoolExecutor(max_workers=settings.DISPATCH_CONCURRENCY) as pool:
-        return list(pool.map(lambda message: _deliver(client, session, message), messages))
+    checks = _NumberChecks(session, messages)
+    try:
+        if len(messages) == 1:
+            return [_deliver(client, session, messages[0], checks)]
+        with ThreadPoolExecutor(max_workers=settings.DISPATCH_CONCURRENCY) as pool:
+            return list(pool.map(lambda message: _deliver(client, session, message, checks), messages))
+    finally:
+        checks.save()
 
 
 def _seconds_until_next_due(session_id: object) -> float | None:
