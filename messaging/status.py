@@ -9,7 +9,6 @@ UPDATE, so concurrent acks and send results cannot overwrite each other.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -60,77 +59,37 @@ _RANK_SQL = ("CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'sen
 _TARGET_RANK = {MessageStatus.SENT: 2, MessageStatus.DELIVERED: 3, MessageStatus.READ: 4}
 
 
-@dataclass(frozen=True)
-class AckStatement:
-    """The CTEs that apply one ack (``old``, ``moved``, ``pending``) and their parameters.
-
-    ``guard`` is an SQL condition every part obeys: the webhook receiver puts
-    the insert of the event row in front and guards on it, so that storing the
-    event and applying its ack is one statement (one round trip, one commit)
-    and a duplicate event applies nothing.
-    """
-
-    ctes: str
-    params: dict[str, Any]
-    target: str | None
-    wa_id: str
-    session_id: object
-
-    # Columns the caller selects after the CTEs (see ``ack_outcome``).
-    RESULT_COLUMNS = "(SELECT count(*) FROM old), moved.id, moved.before, moved.after"
-    RESULT_FROM = "(VALUES (1)) AS one LEFT JOIN moved ON TRUE"
-
-
-def ack_statement(*, session_id: object, wa_id: str, ack: int, guard: str = "TRUE",
-                  keep_if_missing: bool = True) -> AckStatement:
-    """The ack's status move as composable SQL (see ``message_ack_apply`` for the rules)."""
-    target = MessageStatus.FAILED if ack == ACK_ERROR else _STATUS_FOR_ACK.get(ack)
-    target_rank = 2 if ack == ACK_ERROR else _TARGET_RANK.get(target, -1)
+def _ack_sql(ack: int, *, keep_if_missing: bool) -> str:
+    """The ack's status move: lock the message, move it forward, keep the ack when no message matched."""
     # A move happens when the message is below the target (for ERROR: below delivered).
-    moves = f"({_RANK_SQL}) < %(ack_rank)s" if ack != ACK_ERROR else f"({_RANK_SQL}) <= 2"
+    moves = f"({_RANK_SQL}) < %(rank)s" if ack != ACK_ERROR else f"({_RANK_SQL}) <= 2"
     stamp = lambda column, rank: (  # noqa: E731 - a tiny SQL template helper
-        f"{column} = CASE WHEN {moves} AND %(ack_rank)s >= {rank} THEN COALESCE(m.{column}, %(ack_now)s) "
+        f"{column} = CASE WHEN {moves} AND %(rank)s >= {rank} THEN COALESCE(m.{column}, %(now)s) "
         f"ELSE m.{column} END")
     table, pending = Message._meta.db_table, PendingAck._meta.db_table
     keep = f"""
         , pending AS (INSERT INTO {pending} (session_id, wa_id, ack, received_at)
-                      SELECT %(ack_session)s, %(ack_wa_id)s, %(ack)s, %(ack_now)s
-                      WHERE ({guard}) AND NOT EXISTS (SELECT 1 FROM old) RETURNING 1)""" if keep_if_missing else ""  # noqa: S608
-    ctes = f"""
-        old AS (SELECT id, status FROM {table} WHERE session_id = %(ack_session)s AND wa_id = %(ack_wa_id)s
-                  AND direction = 'outbound' AND ({guard}) FOR UPDATE),
+                      SELECT %(session)s, %(wa_id)s, %(ack)s, %(now)s
+                      WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING 1)""" if keep_if_missing else ""  # noqa: S608
+    return f"""
+        WITH old AS (SELECT id, status FROM {table} WHERE session_id = %(session)s AND wa_id = %(wa_id)s
+                       AND direction = 'outbound' FOR UPDATE),
         moved AS (UPDATE {table} AS m SET
             ack_level = GREATEST(COALESCE(m.ack_level, %(ack)s), %(ack)s),
-            status = CASE WHEN %(ack_target)s::text IS NOT NULL AND {moves} THEN %(ack_target)s ELSE m.status END,
+            status = CASE WHEN %(target)s::text IS NOT NULL AND {moves} THEN %(target)s ELSE m.status END,
             {stamp("sent_at", 2) if ack != ACK_ERROR else "sent_at = m.sent_at"},
             {stamp("delivered_at", 3) if ack != ACK_ERROR else "delivered_at = m.delivered_at"},
             {stamp("read_at", 4) if ack != ACK_ERROR else "read_at = m.read_at"},
-            failed_at = CASE WHEN %(ack_error)s AND {moves} THEN %(ack_now)s ELSE m.failed_at END,
-            error_code = CASE WHEN %(ack_error)s AND {moves} THEN 'whatsapp_error' ELSE m.error_code END,
-            error_detail = CASE WHEN %(ack_error)s AND {moves}
+            failed_at = CASE WHEN %(error)s AND {moves} THEN %(now)s ELSE m.failed_at END,
+            error_code = CASE WHEN %(error)s AND {moves} THEN 'whatsapp_error' ELSE m.error_code END,
+            error_detail = CASE WHEN %(error)s AND {moves}
                                 THEN 'WhatsApp reported an error for this message (ack ERROR).'
                                 ELSE m.error_detail END,
-            updated_at = %(ack_now)s
+            updated_at = %(now)s
           FROM old WHERE m.id = old.id
-          RETURNING m.id, old.status AS before, m.status AS after){keep}"""  # noqa: S608 - fixed fragments only
-    params = {"ack_session": session_id, "ack_wa_id": wa_id, "ack": ack, "ack_target": target,
-              "ack_rank": target_rank, "ack_error": ack == ACK_ERROR, "ack_now": timezone.now()}
-    return AckStatement(ctes=ctes, params=params, target=target, wa_id=wa_id, session_id=session_id)
-
-
-def ack_outcome(statement: AckStatement, rows: list[tuple[Any, ...]]) -> bool:
-    """Count and log what the statement's result rows (``RESULT_COLUMNS``) say; whether a message was found."""
-    found = bool(rows) and rows[0][0] > 0
-    if not found:
-        logger.info("ack.pending session_id=%s wa_id=%s ack=%s", statement.session_id, statement.wa_id,
-                    statement.params["ack"])
-        return False
-    for _, message_id, before, after in rows:
-        if message_id is not None and before != after:
-            metrics.status_changed(statement.target)
-            logger.info("message.%s message_id=%s wa_id=%s ack=%s", statement.target, message_id,
-                        statement.wa_id, statement.params["ack"])
-    return True
+          RETURNING m.id, old.status AS before, m.status AS after){keep}
+        SELECT (SELECT count(*) FROM old), moved.id, moved.before, moved.after
+          FROM (VALUES (1)) AS one LEFT JOIN moved ON TRUE"""  # noqa: S608 - fixed fragments only
 
 
 def message_ack_apply(*, session_id: object, wa_id: str, ack: int, keep_if_missing: bool = True) -> bool:
@@ -142,12 +101,21 @@ def message_ack_apply(*, session_id: object, wa_id: str, ack: int, keep_if_missi
     stored yet is kept (``PendingAck``) and applied when the send result lands
     (``pending_acks_apply``). Returns whether a message was found.
     """
-    statement = ack_statement(session_id=session_id, wa_id=wa_id, ack=ack, keep_if_missing=keep_if_missing)
+    target = MessageStatus.FAILED if ack == ACK_ERROR else _STATUS_FOR_ACK.get(ack)
+    params = {"session": session_id, "wa_id": wa_id, "ack": ack, "target": target,
+              "rank": 2 if ack == ACK_ERROR else _TARGET_RANK.get(target, -1), "error": ack == ACK_ERROR,
+              "now": timezone.now()}
     with connection.cursor() as cursor:
-        sql = f"WITH {statement.ctes} SELECT {AckStatement.RESULT_COLUMNS} FROM {AckStatement.RESULT_FROM}"  # noqa: S608
-        cursor.execute(sql, statement.params)
+        cursor.execute(_ack_sql(ack, keep_if_missing=keep_if_missing), params)
         rows = cursor.fetchall()
-    return ack_outcome(statement, rows)
+    if not rows[0][0]:
+        logger.info("ack.pending session_id=%s wa_id=%s ack=%s", session_id, wa_id, ack)
+        return False
+    for _, message_id, before, after in rows:
+        if message_id is not None and before != after:
+            metrics.status_changed(target)
+            logger.info("message.%s message_id=%s wa_id=%s ack=%s", target, message_id, wa_id, ack)
+    return True
 
 
 def pending_acks_apply(*, session_id: object, wa_ids: list[str]) -> None:

@@ -8,12 +8,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from accounts.models import in_public_schema
+from messaging.admin import TenantOnlyAdmin
 from webhooks.models import WebhookEvent
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(TenantOnlyAdmin):
     list_display = ("event", "event_id", "outcome", "session", "received_at")
     list_filter = ("event", "outcome")
     search_fields = ("event_id",)
@@ -26,14 +26,5 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def pretty_payload(self, obj: WebhookEvent) -> str:
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2))
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return not in_public_schema() and super().has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.conf import settings
@@ -23,34 +25,44 @@ from webhooks import services
 logger = logging.getLogger("webhooks.tasks")
 
 
-def _is_tenant_schema(schema_name: str) -> bool:
-    return schema_name != get_public_schema_name() and Tenant.objects.filter(schema_name=schema_name).exists()
+def _tenant_of(schema_name: str) -> Tenant | None:
+    """The tenant whose schema this is; None for public or an unknown name."""
+    if schema_name == get_public_schema_name():
+        return None
+    return Tenant.objects.filter(schema_name=schema_name).only("schema_name", "slug").first()
+
+
+@contextmanager
+def _in_tenant(tenant: Tenant) -> Iterator[None]:
+    """The tenant's schema, with its slug on every log line and metric of the work inside."""
+    token = tenant_var.set(tenant.slug)
+    try:
+        with schema_context(tenant.schema_name):
+            yield
+    finally:
+        tenant_var.reset(token)
 
 
 @shared_task(name="webhooks.events_apply", ignore_result=True, acks_late=True)
 def events_apply_task(schema_name: str) -> None:
     """Apply the tenant's stored events (kicked by the receiver; the sweep catches what it missed)."""
     services.apply_kick_release(schema_name)  # events stored from now on kick a new task
-    tenant = Tenant.objects.filter(schema_name=schema_name).exclude(schema_name=get_public_schema_name()).first()
+    tenant = _tenant_of(schema_name)
     if tenant is None:
         logger.error("webhook.apply_refused schema=%s reason=not_a_tenant", schema_name)
         return
-    token = tenant_var.set(tenant.slug)
-    try:
-        with schema_context(schema_name):
-            services.pending_events_apply()
-            # Events stored by a process that skipped its kick (apply_kick's window) are seen now.
-            time.sleep(services.APPLY_KICK_WINDOW_SECONDS)
-            services.pending_events_apply()
-    finally:
-        tenant_var.reset(token)
+    with _in_tenant(tenant):
+        services.pending_events_apply()
+        # Events stored by a process that skipped its kick (apply_kick's window) are seen now.
+        time.sleep(services.APPLY_KICK_WINDOW_SECONDS)
+        services.pending_events_apply()
 
 
 @shared_task(name="webhooks.media_fetch", bind=True, ignore_result=True, acks_late=True,
              max_retries=3)
 def media_fetch_task(self, schema_name: str, message_id: str) -> None:  # type: ignore[no-untyped-def]
     """Copy one inbound media file from WAHA, retrying quickly: WAHA deletes it after 180 s."""
-    if not _is_tenant_schema(schema_name):
+    if _tenant_of(schema_name) is None:
         logger.error("media.fetch_refused schema=%s message_id=%s reason=not_a_tenant", schema_name, message_id)
         return
     with schema_context(schema_name):
@@ -72,12 +84,8 @@ def media_fetch_task(self, schema_name: str, message_id: str) -> None:  # type: 
 def sweep_all() -> None:
     """Every tenant: events and media the queue missed, early acks whose message landed, old events."""
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
-        token = tenant_var.set(tenant.slug)
-        try:
-            with schema_context(tenant.schema_name):
-                report = services.webhooks_sweep()
-        finally:
-            tenant_var.reset(token)
+        with _in_tenant(tenant):
+            report = services.webhooks_sweep()
         if any(report.values()):
             logger.info("webhooks.swept tenant=%s %s", tenant.slug,
                         " ".join(f"{key}={value}" for key, value in report.items()))

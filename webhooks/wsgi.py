@@ -25,6 +25,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -67,7 +68,7 @@ def receive(environ: dict[str, Any], start_response: StartResponse) -> list[byte
         status, payload, headers = _answer(environ)
         body = json.dumps(payload).encode()
         content_type = "application/json" if status == 200 else PROBLEM_CONTENT_TYPE
-        start_response(f"{status} {_REASONS.get(status, 'Error')}", [
+        start_response(f"{status} {HTTPStatus(status).phrase}", [
             ("Content-Type", content_type), ("Content-Length", str(len(body))), ("X-Request-ID", request_id),
             ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"), *headers.items()])
         if status != 200:  # a 200 is logged by the receiver itself (webhook.received, with its duration)
@@ -108,7 +109,3 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     if declared:
         return stream.read(int(declared))
     return stream.read(limit + 1)
-
-
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Content Too Large",
-            500: "Internal Server Error", 503: "Service Unavailable"}
