@@ -343,11 +343,11 @@ def _insert(schema_name: str, envelope: Envelope, session_id: object, *, outcome
     """Store the event in the tenant's schema unless its id is known; the new row's id, or None for a duplicate."""
     sql = _INSERT_SQL.format(table=_events_table(schema_name))
     params = _insert_params(envelope, session_id, outcome=outcome, error=error, processed=processed)
-    if connection.in_atomic_block:
-        return _fetch_id(sql, params)
     try:
         return _fetch_id(sql, params)
     except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise  # a caller's transaction cannot move to a new connection
         # A connection the database dropped (restart, idle timeout; the WSGI fast path skips the
         # per-request probe). The insert is idempotent, so one retry on a new connection is safe.
         connection.close()
