@@ -8,8 +8,12 @@ authentication, refresh and logout alike.
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from django.db import connection
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 TENANT_CLAIM = "tenant"
@@ -44,3 +48,35 @@ class TenantAccessToken(TenantClaimMixin, AccessToken):
 
 class TenantRefreshToken(TenantClaimMixin, RefreshToken):
     access_token_class = TenantAccessToken
+
+
+# (tenant, raw token) → (user id, expiry): what verifying that exact string found. A token's claims cannot
+# change, so a repeat only needs its expiry checked; the user is still looked up on every request.
+_verified: dict[tuple[str | None, str], tuple[str, float]] = {}
+VERIFIED_CACHE_SIZE = 10_000
+
+
+def access_token_user_id(raw: str) -> str | None:
+    """The user id of ``raw`` if it is a valid access token of this tenant (None otherwise).
+
+    Verification (signature, type, tenant, expiry) is simplejwt's, remembered per process until the
+    token expires: the send fast path (messaging/wsgi.py) would otherwise spend a tenth of its time on it.
+    """
+    key = (current_tenant_slug(), raw)
+    known = _verified.get(key)
+    if known is not None and time.time() < known[1] + _leeway_seconds():
+        return known[0]
+    try:
+        token = TenantAccessToken(raw)
+        user_id, expires = str(token[api_settings.USER_ID_CLAIM]), float(token["exp"])
+    except (TokenError, KeyError, TypeError, ValueError):
+        return None
+    if len(_verified) >= VERIFIED_CACHE_SIZE:
+        _verified.clear()
+    _verified[key] = (user_id, expires)
+    return user_id
+
+
+def _leeway_seconds() -> float:
+    leeway = api_settings.LEEWAY
+    return leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway or 0)

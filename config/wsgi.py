@@ -7,7 +7,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_wsgi_application()
 
-from webhooks.wsgi import webhook_fast_path  # noqa: E402 - imports models: Django must be set up first
+from config.fast_paths import with_fast_paths  # noqa: E402 - imports Django's middleware: Django must be set up first
 
-# POST /webhooks/waha skips Django's middleware stack (see webhooks/wsgi.py); everything else is Django.
-application = webhook_fast_path(django_application)
+# POST /webhooks/waha and POST /messages/send are tried outside Django's middleware stack first
+# (config/fast_paths.py); everything else is Django.
+application = with_fast_paths(django_application)

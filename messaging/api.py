@@ -64,7 +64,7 @@ class SendView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         message, created = services.message_send(
-            sender=request.user, session=selectors.session_by_reference(data["session"]), to=data["to"],
+            sender_id=request.user.pk, session_reference=data["session"], to=data["to"],
             content=services.MessageContent(
                 type=data["type"], text=data.get("text") or data.get("caption", ""), media=data.get("media"),
                 location=data.get("location"), reply_to=data.get("reply_to", "")),

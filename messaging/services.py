@@ -10,24 +10,27 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from config.ids import uuid7_many
-from config.problems import Conflict, InvalidInput, ServiceError
-from messaging import bulk_sql, metrics
+from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
+from messaging import bulk_sql, metrics, send_sql
 from messaging.models import OPEN_STATUSES, Batch, Conversation, Direction, Message, MessageStatus, MessageType
+from messaging.permissions import MessagesAccess
 from messaging.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
 
 logger = logging.getLogger("messaging")
 
 BULK_MAX_RECIPIENTS = 10_000
+SENDER_ROLES = MessagesAccess.write_roles
 
 
 class SessionNotReady(Conflict):
@@ -38,6 +41,12 @@ class SessionNotReady(Conflict):
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
     title = "Idempotency key reused"
+
+
+class SenderNotAllowed(ServiceError):
+    status_code = 403
+    code = "permission_denied"
+    title = "Permission denied"
 
 
 class ConversationTaken(ServiceError):
@@ -83,25 +92,10 @@ def _chat_id_or_400(to: object, field_name: str = "to") -> str:
         raise InvalidInput(f"Invalid recipient: {exc.reason}", errors={field_name: [exc.reason]}) from exc
 
 
-def _conversation_for(*, session: Session, chat_id: str, sender: User) -> Conversation:
-    """The chat's conversation; an agent who starts a chat is assigned to it."""
-    conversation, created = Conversation.objects.get_or_create(
-        session=session, chat_id=chat_id,
-        defaults={"assigned_to": sender if sender.role == Role.AGENT else None},
-    )
-    if not created and sender.role == Role.AGENT:
-        if conversation.assigned_to_id and conversation.assigned_to_id != sender.pk:
-            raise ConversationTaken("This chat's conversation is assigned to another user.")
-        if conversation.assigned_to_id is None:
-            # An agent who writes into an unassigned chat takes it (and keeps seeing it).
-            Conversation.objects.filter(pk=conversation.pk, assigned_to__isnull=True).update(assigned_to=sender)
-    return conversation
-
-
-def _idempotent_replay(*, user: User, key: str, fingerprint: str) -> Message | None:
+def _idempotent_replay(*, user_id: object, key: str, fingerprint: str) -> Message | None:
     from messaging.models import IdempotencyKey
 
-    seen = IdempotencyKey.objects.select_related("message").filter(user=user, key=key).first()
+    seen = IdempotencyKey.objects.select_related("message").filter(user_id=user_id, key=key).first()
     if seen is None:
         return None
     if seen.request_hash != fingerprint:
@@ -109,46 +103,75 @@ def _idempotent_replay(*, user: User, key: str, fingerprint: str) -> Message | N
     return seen.message
 
 
-def message_send(*, sender: User, session: Session, to: object, content: MessageContent,
+def _queue(*, sender_id: object, session_reference: str, chat_id: str, content: MessageContent) -> Message:
+    """Store the message (one statement, ``messaging.send_sql``) or raise what stood in the way."""
+    try:
+        outcome = send_sql.message_queue(
+            schema_name=connection.schema_name, sender_id=sender_id, roles=SENDER_ROLES,
+            session_reference=session_reference, chat_id=chat_id, content=content, now=timezone.now())
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("message.store_failed error=%s", type(exc).__name__)
+        raise ServiceUnavailable("The message could not be stored now; retry later.") from exc
+    if outcome.message is not None:
+        return outcome.message
+    if outcome.sender_role not in SENDER_ROLES:
+        # Authentication and the permission classes checked this; it changed since (deactivated, demoted).
+        raise SenderNotAllowed("Your account may not send messages.")
+    if outcome.session_id is None:
+        raise InvalidInput(errors={"session": ["No session with this id or name."]})
+    if outcome.session_status != SessionStatus.WORKING:
+        raise SessionNotReady(
+            f"The session is {outcome.session_status}; messages can be sent only while it is WORKING.")
+    raise ConversationTaken("This chat's conversation is assigned to another user.")
+
+
+def _queued(message: Message) -> None:
+    transaction.on_commit(lambda: dispatch_kick(session_id=message.session_id))
+    metrics.status_changed(MessageStatus.QUEUED)
+    logger.info("message.queued message_id=%s session_id=%s", message.pk, message.session_id)
+
+
+def message_send(*, sender_id: object, session_reference: str, to: object, content: MessageContent,
                  idempotency_key: str | None = None) -> tuple[Message, bool]:
     """Queue one outbound message; returns it and whether it was created now.
 
-    A repeated ``idempotency_key`` with the same body returns the first message
-    and queues nothing. The send task is enqueued only after commit.
+    ``session_reference`` is the session's id or name. A repeated
+    ``idempotency_key`` with the same body returns the first message and
+    queues nothing. The send task is enqueued only after commit.
     """
-    from messaging.models import IdempotencyKey
-
     chat_id = _chat_id_or_400(to)
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
-        raise InvalidInput(errors={"Idempotency-Key": ["Use 1 to 255 characters."]})
-    fingerprint = content.fingerprint(session_id=session.pk, chat_id=chat_id)
-    if idempotency_key:
-        replay = _idempotent_replay(user=sender, key=idempotency_key, fingerprint=fingerprint)
-        if replay is not None:
-            return replay, False
-    _require_working(session)
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 255:
+            raise InvalidInput(errors={"Idempotency-Key": ["Use 1 to 255 characters."]})
+        return _message_send_idempotent(sender_id=sender_id, session_reference=session_reference, chat_id=chat_id,
+                                        content=content, key=idempotency_key)
+    message = _queue(sender_id=sender_id, session_reference=session_reference, chat_id=chat_id, content=content)
+    _queued(message)
+    return message, True
+
+
+def _message_send_idempotent(*, sender_id: object, session_reference: str, chat_id: str, content: MessageContent,
+                             key: str) -> tuple[Message, bool]:
+    from messaging.models import IdempotencyKey
+    from messaging.selectors import session_by_reference
+
+    # The session's id, not the reference, is hashed: its name and its id are the same request.
+    fingerprint = content.fingerprint(session_id=session_by_reference(session_reference).pk, chat_id=chat_id)
+    replay = _idempotent_replay(user_id=sender_id, key=key, fingerprint=fingerprint)
+    if replay is not None:
+        return replay, False
     try:
         with transaction.atomic():
-            conversation = _conversation_for(session=session, chat_id=chat_id, sender=sender)
-            message = Message.objects.create(
-                session=session, conversation=conversation, created_by=sender, direction=Direction.OUTBOUND,
-                type=content.type, chat_id=chat_id, text=content.text, media=content.media,
-                location=content.location, reply_to=content.reply_to, status=MessageStatus.QUEUED,
-            )
-            Conversation.objects.filter(pk=conversation.pk).update(last_message_at=message.created_at)
-            if idempotency_key:
-                IdempotencyKey.objects.create(user=sender, key=idempotency_key, request_hash=fingerprint,
-                                              message=message)
-            transaction.on_commit(lambda: dispatch_kick(session_id=session.pk))
+            message = _queue(sender_id=sender_id, session_reference=session_reference, chat_id=chat_id,
+                             content=content)
+            IdempotencyKey.objects.create(user_id=sender_id, key=key, request_hash=fingerprint, message=message)
     except IntegrityError:
         # Two requests with one key raced; the loser answers like a replay.
-        if idempotency_key:
-            replay = _idempotent_replay(user=sender, key=idempotency_key, fingerprint=fingerprint)
-            if replay is not None:
-                return replay, False
+        replay = _idempotent_replay(user_id=sender_id, key=key, fingerprint=fingerprint)
+        if replay is not None:
+            return replay, False
         raise
-    metrics.status_changed(MessageStatus.QUEUED)
-    logger.info("message.queued message_id=%s session_id=%s", message.pk, session.pk)
+    _queued(message)
     return message, True
 
 
@@ -244,6 +267,16 @@ def conversation_assign(*, conversation: Conversation, assignee_id: object) -> C
     return conversation
 
 
+# After a kick, a process stays quiet about that session for KICK_QUIET_SECONDS: a busy session would
+# otherwise cost a Redis round trip per message (bench/RESULTS.md, "Accepted sends"). Every kick therefore
+# also schedules a dispatch KICK_LOOK_AGAIN_SECONDS later, which sends what the process stored while quiet
+# (a dispatch that finds another running returns, and that one looks at the queue after it). The margin
+# covers clock skew between the web and worker hosts: Celery's countdown is a wall-clock ETA.
+KICK_QUIET_SECONDS = 0.25
+KICK_LOOK_AGAIN_SECONDS = 0.5
+_quiet_until: dict[tuple[str, str], float] = {}
+
+
 def dispatch_kick(*, session_id: object) -> None:
     """Make sure a worker will send this session's due messages soon.
 
@@ -253,13 +286,21 @@ def dispatch_kick(*, session_id: object) -> None:
     from messaging import pacing
     from messaging.tasks import dispatch_session
 
+    quiet_key = (connection.schema_name, str(session_id))
+    now = time.monotonic()
+    if now < _quiet_until.get(quiet_key, 0.0):
+        return  # this process enqueued a dispatch moments ago, and the look after it is scheduled
     try:
+        args = [connection.schema_name, str(session_id)]
         if pacing.kick_claim(session_id):
-            dispatch_session.apply_async(args=[connection.schema_name, str(session_id)], retry=False)
+            dispatch_session.apply_async(args=args, retry=False)
+        dispatch_session.apply_async(args=args, countdown=KICK_LOOK_AGAIN_SECONDS, retry=False)
+        if len(_quiet_until) > 10_000:
+            _quiet_until.clear()
+        _quiet_until[quiet_key] = now + KICK_QUIET_SECONDS
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper recovers
         metrics.ENQUEUE_FAILURES.inc()
         logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)
-
 
 
 def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:

@@ -61,6 +61,33 @@ def _tenant_for_slug(slug: str) -> Tenant | None:
 TENANTLESS_PATHS = frozenset({"/health", "/health/db", "/ready", "/metrics", "/webhooks/waha", "/webhooks/health"})
 
 
+def request_tenant(request: HttpRequest) -> Tenant | HttpResponse | None:
+    """The active tenant the request names by Host or ``X-Tenant``, None for the public host, or the
+    problem response that refuses the request (bad Host, conflicting or unknown tenant)."""
+    try:
+        hostname = TenantMainMiddleware.hostname_from_request(request)
+    except DisallowedHost:
+        return problem_response(400, "bad_request", detail="The Host header is not allowed.")
+    host_tenant = _tenant_for_host(hostname)
+    header_slug = request.headers.get("X-Tenant", "").strip().lower()
+
+    tenant = host_tenant
+    if header_slug:
+        if host_tenant is not None and host_tenant.slug != header_slug:
+            return problem_response(
+                400, "tenant_conflict", title="Tenant conflict",
+                detail="The X-Tenant header names another tenant than this host.",
+            )
+        tenant = host_tenant or _tenant_for_slug(header_slug)
+        if tenant is None:
+            return tenant_not_found_view(request)
+    if tenant is not None and not tenant.is_active:
+        return tenant_not_found_view(request)
+    if tenant is not None:
+        tenant.domain_url = hostname
+    return tenant
+
+
 class TenantRoutingMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()
@@ -68,32 +95,14 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
             request.tenant = connection.tenant
             self.setup_url_routing(request=request, force_public=True)
             return None
-        try:
-            hostname = self.hostname_from_request(request)
-        except DisallowedHost:
-            return problem_response(400, "bad_request", detail="The Host header is not allowed.")
-        host_tenant = _tenant_for_host(hostname)
-        header_slug = request.headers.get("X-Tenant", "").strip().lower()
-
-        tenant = host_tenant
-        if header_slug:
-            if host_tenant is not None and host_tenant.slug != header_slug:
-                return problem_response(
-                    400, "tenant_conflict", title="Tenant conflict",
-                    detail="The X-Tenant header names another tenant than this host.",
-                )
-            tenant = host_tenant or _tenant_for_slug(header_slug)
-            if tenant is None:
-                return tenant_not_found_view(request)
-        if tenant is not None and not tenant.is_active:
-            return tenant_not_found_view(request)
-
+        tenant = request_tenant(request)
+        if isinstance(tenant, HttpResponse):
+            return tenant
         if tenant is None:
             # Any host that is not a tenant's is the public host.
             request.tenant = connection.tenant
             self.setup_url_routing(request=request, force_public=True)
             return None
-        tenant.domain_url = hostname
         request.tenant = tenant
         connection.set_tenant(tenant)
         tenant_var.set(tenant.slug)

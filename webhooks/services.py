@@ -45,12 +45,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from config import db_statements
 from config.logging import tenant_var
 from config.problems import InvalidInput, NotFound, ServiceError, ServiceUnavailable
 from messaging import inbound
@@ -316,42 +316,16 @@ def _insert_params(envelope: Envelope, session_id: object, *, outcome: str, erro
             "error": error}
 
 
-def _events_table(schema_name: str) -> str:
-    """The tenant's events table, schema-qualified: the receiver never switches the search_path."""
-    quote = connection.ops.quote_name
-    return f"{quote(schema_name)}.{quote(WebhookEvent._meta.db_table)}"
-
-
-def _fetch_id(sql: str, params: Mapping[str, Any]) -> int | None:
-    if connection.in_atomic_block:
-        # Inside a caller's transaction: a savepoint keeps a failure from poisoning it.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    else:
-        # Alone, the insert is its own transaction (autocommit: one round trip, one commit), through
-        # psycopg's own cursor: server-side binding, prepared once per connection.
-        connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            row = cursor.fetchone()
-    return row[0] if row else None
-
-
 def _insert(schema_name: str, envelope: Envelope, session_id: object, *, outcome: str, error: str = "",
             processed: bool) -> int | None:
-    """Store the event in the tenant's schema unless its id is known; the new row's id, or None for a duplicate."""
-    sql = _INSERT_SQL.format(table=_events_table(schema_name))
-    params = _insert_params(envelope, session_id, outcome=outcome, error=error, processed=processed)
-    try:
-        return _fetch_id(sql, params)
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block:
-            raise  # a caller's transaction cannot move to a new connection
-        # A connection the database dropped (restart, idle timeout; the WSGI fast path skips the
-        # per-request probe). The insert is idempotent, so one retry on a new connection is safe.
-        connection.close()
-        return _fetch_id(sql, params)
+    """Store the event in the tenant's schema unless its id is known; the new row's id, or None for a duplicate.
+
+    Idempotent (``ON CONFLICT (event_id) DO NOTHING``), so it may be retried on a dropped connection.
+    """
+    sql = _INSERT_SQL.format(table=db_statements.table(schema_name, WebhookEvent))
+    row = db_statements.fetch_one_retrying(sql, _insert_params(envelope, session_id, outcome=outcome, error=error,
+                                                                processed=processed))
+    return row[0] if row else None
 
 
 def _store(route: SessionRoute, envelope: Envelope) -> Receipt:

@@ -179,17 +179,27 @@ class WsgiClient:
         def start_response(status, headers, exc_info=None):
             started.update(status=status, headers=headers)
 
+        senders: list[str] = []
+
+        def started_by(sender, **kwargs):
+            senders.append(sender if isinstance(sender, str) else "django")
+
         signals.request_started.disconnect(close_old_connections)
         signals.request_finished.disconnect(close_old_connections)
+        signals.request_started.connect(started_by)
         try:
             result = application(environ, start_response)
             content = b"".join(result)
             if hasattr(result, "close"):
                 result.close()
         finally:
+            signals.request_started.disconnect(started_by)
             signals.request_started.connect(close_old_connections)
             signals.request_finished.connect(close_old_connections)
-        return WsgiResponse(started["status"], started["headers"], content)
+        response = WsgiResponse(started["status"], started["headers"], content)
+        # Who started the request: "config.fast_paths" (a fast route), "django", or both (a route let Django answer).
+        response.started_by = senders
+        return response
 
     def get(self, path: str, **extra):
         return self.generic("GET", path, b"", **extra)

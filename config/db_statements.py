@@ -1,0 +1,53 @@
+"""One hand-written statement, run the cheapest safe way: the hot write paths use it.
+
+A statement alone (autocommit) runs through psycopg's own cursor with
+server-side binding, prepared once per connection: one round trip, no
+``BEGIN``/``COMMIT``, no re-parsing. Inside a caller's transaction it runs in
+a savepoint instead, so that a failure does not poison that transaction.
+
+The WSGI fast paths skip Django's per-request ``SELECT 1`` probe, so a
+statement may meet a connection the database dropped (restart, idle timeout).
+``fetch_one_retrying`` retries once on a new connection; callers use it only
+for statements that are idempotent (a pre-generated id, ``ON CONFLICT``), so a
+first attempt that did commit before the connection broke is not repeated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+from django.db import InterfaceError, OperationalError, connection, transaction
+
+
+def fetch_one(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The statement's first row (None if it returned none)."""
+    if connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+
+
+def fetch_one_retrying(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """``fetch_one``, retried once on a new connection if the database dropped this one.
+
+    Only for idempotent statements (see the module's docstring).
+    """
+    try:
+        return fetch_one(sql, params)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise  # a caller's transaction cannot move to a new connection
+        connection.close()
+        return fetch_one(sql, params)
+
+
+def table(schema_name: str, model: Any) -> str:
+    """``"schema"."table"`` for a model: the fast paths never switch the search_path."""
+    quote = connection.ops.quote_name
+    return f"{quote(schema_name)}.{quote(model._meta.db_table)}"

@@ -1,0 +1,115 @@
+"""``POST /messages/send`` in one SQL statement.
+
+Checking the sender and the session, creating or touching the chat's
+conversation (with the agent assignment rule) and inserting the message took
+eight ORM statements and a transaction: most of a send's cost
+(bench/RESULTS.md, "Accepted sends"). Here it is one prepared statement that
+commits on its own, and reports why it inserted nothing when it did not.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from accounts.models import Role, User
+from config import db_statements
+from config.ids import uuid7
+from messaging.models import Conversation, Direction, Message, MessageStatus
+from sessions_waha.models import Session, SessionStatus
+
+_SQL = """
+WITH sender_row AS (
+    SELECT id, role FROM {users} WHERE id = %(user)s AND is_active
+), session_row AS (
+    SELECT id, status, phone FROM {sessions}
+     WHERE deleted_at IS NULL AND (name = %(reference)s OR id = %(reference_id)s)
+     ORDER BY id = %(reference_id)s DESC NULLS LAST LIMIT 1
+), conversation_row AS (
+    INSERT INTO {conversations} AS c (id, session_id, chat_id, contact_name, unread_count, created_at,
+                                      last_message_at, assigned_to_id)
+    SELECT %(conversation)s, session_row.id, %(chat)s, '', 0, %(now)s, %(now)s,
+           CASE WHEN sender_row.role = %(agent)s THEN sender_row.id END
+      FROM session_row, sender_row
+     WHERE session_row.status = %(working)s AND sender_row.role = ANY(%(roles)s)
+    ON CONFLICT (session_id, chat_id) DO UPDATE
+       SET last_message_at = EXCLUDED.last_message_at,
+           assigned_to_id = COALESCE(c.assigned_to_id, EXCLUDED.assigned_to_id)
+     -- An agent writes only into chats that are theirs or nobody's (and takes those).
+     WHERE c.assigned_to_id IS NULL OR EXCLUDED.assigned_to_id IS NULL OR c.assigned_to_id = EXCLUDED.assigned_to_id
+    RETURNING c.id
+), message_row AS (
+    INSERT INTO {messages} (id, session_id, conversation_id, created_by_id, direction, type, chat_id, sender_id, text,
+                            media, location, reply_to, status, waha_message_id, wa_id, error_code, error_detail,
+                            attempts, attempt_log, next_attempt_at, created_at, updated_at, reactions)
+    SELECT %(id)s, session_row.id, conversation_row.id, %(user)s, %(outbound)s, %(type)s, %(chat)s, '', %(text)s,
+           %(media)s::jsonb, %(location)s::jsonb, %(reply_to)s, %(queued)s, '', '', '', '', 0, '[]', %(now)s,
+           %(now)s, %(now)s, '{{}}'
+      FROM conversation_row, session_row
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+)
+SELECT sender_row.role, session_row.id, session_row.status, session_row.phone,
+       (SELECT id FROM conversation_row), (SELECT id FROM message_row),
+       EXISTS (SELECT 1 FROM {messages} WHERE id = %(id)s)
+  FROM (VALUES (1)) AS one (x) LEFT JOIN sender_row ON true LEFT JOIN session_row ON true
+"""
+
+
+@dataclass(frozen=True)
+class QueueOutcome:
+    """What the statement found and did; ``message`` is None when it inserted nothing."""
+
+    sender_role: str | None
+    session_id: uuid.UUID | None
+    session_status: str | None
+    session_phone: str
+    message: Message | None
+
+
+def _reference_id(reference: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(reference)
+    except ValueError:
+        return None
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def message_queue(*, schema_name: str, sender_id: object, roles: frozenset[str], session_reference: str,
+                  chat_id: str, content: Any, now: datetime) -> QueueOutcome:
+    """Queue one outbound message if the sender (active, one of ``roles``) may write into this chat of this
+    WORKING session, in one autocommit statement; report what stood in the way otherwise.
+
+    Safe to retry on a dropped connection: the message id is chosen here, a repeat inserts nothing, and a
+    message the first attempt stored counts as queued.
+    """
+    message_id = uuid7()
+    params = {
+        "user": sender_id, "reference": session_reference, "reference_id": _reference_id(session_reference),
+        "conversation": uuid7(), "chat": chat_id, "now": now, "agent": Role.AGENT, "working": SessionStatus.WORKING,
+        "roles": sorted(roles), "id": message_id, "outbound": Direction.OUTBOUND, "type": content.type,
+        "text": content.text, "media": _json(content.media), "location": _json(content.location),
+        "reply_to": content.reply_to, "queued": MessageStatus.QUEUED,
+    }
+    sql = _SQL.format(users=db_statements.table(schema_name, User),
+                      sessions=db_statements.table(schema_name, Session),
+                      conversations=db_statements.table(schema_name, Conversation),
+                      messages=db_statements.table(schema_name, Message))
+    role, session_id, status, phone, conversation_id, inserted_id, stored_before = (
+        db_statements.fetch_one_retrying(sql, params))
+    message = None
+    if inserted_id is not None or stored_before:
+        message = Message(
+            id=message_id, session_id=session_id, conversation_id=conversation_id, created_by_id=sender_id,
+            direction=Direction.OUTBOUND, type=content.type, chat_id=chat_id, text=content.text,
+            media=content.media, location=content.location, reply_to=content.reply_to,
+            status=MessageStatus.QUEUED, next_attempt_at=now, created_at=now, updated_at=now)
+        message.session_phone = phone
+    return QueueOutcome(sender_role=role, session_id=session_id, session_status=status, session_phone=phone or "",
+                        message=message)
