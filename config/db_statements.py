@@ -18,25 +18,28 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
 
 
 def fetch_one(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """The statement's first row (None if it returned none)."""
-    if connection.in_atomic_block:
-        with transaction.atomic(), connection.cursor() as cursor:
+    database = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each access through the proxy costs
+    if database.in_atomic_block:
+        with transaction.atomic(), database.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    database.ensure_connection()
+    with database.wrap_database_errors, psycopg.Cursor(database.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 
 
-def fetch_one_retrying(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+def fetch_one_retrying(sql: str, params: Mapping[str, Any], *, retry_sql: str | None = None
+                       ) -> tuple[Any, ...] | None:
     """``fetch_one``, retried once on a new connection if the database dropped this one.
 
-    Only for idempotent statements (see the module's docstring).
+    Only for idempotent statements (see the module's docstring). ``retry_sql``, if given, is what the
+    retry runs instead: a statement that can also tell whether the first attempt took effect.
     """
     try:
         return fetch_one(sql, params)
@@ -44,7 +47,7 @@ def fetch_one_retrying(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] |
         if connection.in_atomic_block:
             raise  # a caller's transaction cannot move to a new connection
         connection.close()
-        return fetch_one(sql, params)
+        return fetch_one(retry_sql or sql, params)
 
 
 def table(schema_name: str, model: Any) -> str:

@@ -149,7 +149,9 @@ class Message(models.Model):
             models.Index(fields=["status", "-created_at"], name="message_status_created"),
             models.Index(fields=["session", "-created_at"], name="message_session_created"),
             models.Index(fields=["conversation", "-created_at"], name="message_conversation_created"),
-            models.Index(fields=["batch", "status"], name="message_batch_status"),
+            # Batch progress. Most messages have no batch (single sends, inbound): leaving them out saves
+            # every one of those inserts an index entry (bench/RESULTS.md, "Accepted sends").
+            models.Index(fields=["batch", "status"], name="message_batch", condition=Q(batch__isnull=False)),
             # The dispatcher's claim: due queued messages of one session, oldest first.
             models.Index(fields=["session", "next_attempt_at"], name="message_due", condition=Q(status="queued")),
             models.Index(fields=["sending_started_at"], name="message_sending", condition=Q(status="sending")),

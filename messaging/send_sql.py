@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
+
 from accounts.models import Role, User
 from config import db_statements
 from config.ids import uuid7
@@ -32,9 +34,9 @@ WITH sender_row AS (
     INSERT INTO {conversations} AS c (id, session_id, chat_id, contact_name, unread_count, created_at,
                                       last_message_at, assigned_to_id)
     SELECT %(conversation)s, session_row.id, %(chat)s, '', 0, %(now)s, %(now)s,
-           CASE WHEN sender_row.role = %(agent)s THEN sender_row.id END
+           CASE WHEN sender_row.role = '{agent}' THEN sender_row.id END
       FROM session_row, sender_row
-     WHERE session_row.status = %(working)s AND sender_row.role = ANY(%(roles)s)
+     WHERE session_row.status = '{working}' AND sender_row.role IN ({roles})
     ON CONFLICT (session_id, chat_id) DO UPDATE
        SET last_message_at = EXCLUDED.last_message_at,
            assigned_to_id = COALESCE(c.assigned_to_id, EXCLUDED.assigned_to_id)
@@ -45,8 +47,8 @@ WITH sender_row AS (
     INSERT INTO {messages} (id, session_id, conversation_id, created_by_id, direction, type, chat_id, sender_id, text,
                             media, location, reply_to, status, waha_message_id, wa_id, error_code, error_detail,
                             attempts, attempt_log, next_attempt_at, created_at, updated_at, reactions)
-    SELECT %(id)s, session_row.id, conversation_row.id, %(user)s, %(outbound)s, %(type)s, %(chat)s, '', %(text)s,
-           %(media)s::jsonb, %(location)s::jsonb, %(reply_to)s, %(queued)s, '', '', '', '', 0, '[]', %(now)s,
+    SELECT %(id)s, session_row.id, conversation_row.id, %(user)s, '{outbound}', %(type)s, %(chat)s, '', %(text)s,
+           %(media)s::jsonb, %(location)s::jsonb, %(reply_to)s, '{queued}', '', '', '', '', 0, '[]', %(now)s,
            %(now)s, %(now)s, '{{}}'
       FROM conversation_row, session_row
     ON CONFLICT (id) DO NOTHING
@@ -54,7 +56,7 @@ WITH sender_row AS (
 )
 SELECT sender_row.role, session_row.id, session_row.status, session_row.phone,
        (SELECT id FROM conversation_row), (SELECT id FROM message_row),
-       EXISTS (SELECT 1 FROM {messages} WHERE id = %(id)s)
+       {stored_before}
   FROM (VALUES (1)) AS one (x) LEFT JOIN sender_row ON true LEFT JOIN session_row ON true
 """
 
@@ -68,6 +70,42 @@ class QueueOutcome:
     session_status: str | None
     session_phone: str
     message: Message | None
+
+
+# A retry (a dropped connection) also asks whether the first attempt stored the message before the
+# connection broke; a first attempt knows it did not.
+_STORED_BEFORE = {False: "false", True: "EXISTS (SELECT 1 FROM {messages} WHERE id = %(id)s)"}
+_sql_cache: dict[tuple[str, frozenset[str], bool], str] = {}
+
+
+def _sql_for(schema_name: str, roles: frozenset[str], *, retry: bool) -> str:
+    """The statement for one tenant's tables (built once per schema and process)."""
+    key = (schema_name, roles, retry)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        messages = db_statements.table(schema_name, Message)
+        sql = _sql_cache[key] = _SQL.format(
+            users=db_statements.table(schema_name, User), sessions=db_statements.table(schema_name, Session),
+            conversations=db_statements.table(schema_name, Conversation), messages=messages,
+            stored_before=_STORED_BEFORE[retry].format(messages=messages),
+            # Constants of this code, never input: written into the statement, one parameter less each.
+            roles=", ".join(f"'{role}'" for role in sorted(roles)), agent=Role.AGENT,
+            working=SessionStatus.WORKING, outbound=Direction.OUTBOUND, queued=MessageStatus.QUEUED)
+    return sql
+
+
+_FIELDS = [field.attname for field in Message._meta.concrete_fields]
+# What the statement stores in the columns it does not set from the request (the mutable ones are new lists
+# and dicts for every message).
+_QUEUED_COLUMNS = {field.attname: field.get_default() for field in Message._meta.concrete_fields} | {
+    "direction": Direction.OUTBOUND, "status": MessageStatus.QUEUED, "sender_id": ""}
+
+
+def _stored_message(**values: Any) -> Message:
+    """The row just stored, as a model instance: built the way the ORM builds a loaded row (``from_db``),
+    which skips working out every field's default again."""
+    row = _QUEUED_COLUMNS | {"attempt_log": [], "reactions": {}} | values
+    return Message.from_db(DEFAULT_DB_ALIAS, _FIELDS, [row[name] for name in _FIELDS])
 
 
 def _reference_id(reference: str) -> uuid.UUID | None:
@@ -92,24 +130,19 @@ def message_queue(*, schema_name: str, sender_id: object, roles: frozenset[str],
     message_id = uuid7()
     params = {
         "user": sender_id, "reference": session_reference, "reference_id": _reference_id(session_reference),
-        "conversation": uuid7(), "chat": chat_id, "now": now, "agent": Role.AGENT, "working": SessionStatus.WORKING,
-        "roles": sorted(roles), "id": message_id, "outbound": Direction.OUTBOUND, "type": content.type,
-        "text": content.text, "media": _json(content.media), "location": _json(content.location),
-        "reply_to": content.reply_to, "queued": MessageStatus.QUEUED,
+        "conversation": uuid7(), "chat": chat_id, "now": now, "id": message_id,
+        "type": content.type, "text": content.text, "media": _json(content.media),
+        "location": _json(content.location), "reply_to": content.reply_to,
     }
-    sql = _SQL.format(users=db_statements.table(schema_name, User),
-                      sessions=db_statements.table(schema_name, Session),
-                      conversations=db_statements.table(schema_name, Conversation),
-                      messages=db_statements.table(schema_name, Message))
     role, session_id, status, phone, conversation_id, inserted_id, stored_before = (
-        db_statements.fetch_one_retrying(sql, params))
+        db_statements.fetch_one_retrying(_sql_for(schema_name, roles, retry=False), params,
+                                         retry_sql=_sql_for(schema_name, roles, retry=True)))
     message = None
     if inserted_id is not None or stored_before:
-        message = Message(
+        message = _stored_message(
             id=message_id, session_id=session_id, conversation_id=conversation_id, created_by_id=sender_id,
-            direction=Direction.OUTBOUND, type=content.type, chat_id=chat_id, text=content.text,
-            media=content.media, location=content.location, reply_to=content.reply_to,
-            status=MessageStatus.QUEUED, next_attempt_at=now, created_at=now, updated_at=now)
+            type=content.type, chat_id=chat_id, text=content.text, media=content.media, location=content.location,
+            reply_to=content.reply_to, next_attempt_at=now, created_at=now, updated_at=now)
         message.session_phone = phone
     return QueueOutcome(sender_role=role, session_id=session_id, session_status=status, session_phone=phone or "",
                         message=message)

@@ -22,6 +22,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -50,7 +51,7 @@ def answer(environ: dict[str, Any]) -> Answer | None:
     request = WSGIRequest(environ)
     if SECURITY.process_request(request) is not None or not _json_utf8(request):
         return None  # an HTTPS redirect, or a body the JSON parser would refuse or decode otherwise
-    body = read_body(environ, MAX_BODY_BYTES)
+    body = read_body(environ, min(MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY_BYTES))
     fields = _text_send(body) if body is not None else None
     tenant = request_tenant(request)
     if fields is None or not isinstance(tenant, Tenant):
@@ -114,10 +115,14 @@ def _encodable(value: str) -> bool:
 
 def _token_user_id(header: str) -> uuid.UUID | None:
     """The user id of a valid access token of this tenant (simplejwt checks signature, expiry, type, tenant)."""
-    parts = header.split()
-    if len(parts) != 2 or parts[0] not in jwt_settings.AUTH_HEADER_TYPES:
+    try:
+        # Split as simplejwt does: bytes, on ASCII whitespace only (str.split would also split on NBSP).
+        parts = header.encode("iso-8859-1").split()
+    except UnicodeEncodeError:
         return None
-    user_id = access_token_user_id(parts[1])
+    if len(parts) != 2 or parts[0].decode() not in jwt_settings.AUTH_HEADER_TYPES:
+        return None
+    user_id = access_token_user_id(parts[1].decode("iso-8859-1"))
     try:
         return uuid.UUID(user_id) if user_id is not None else None
     except ValueError:
