@@ -70,13 +70,22 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--no-number-check", action="store_true", help="CHECK_NEW_NUMBERS=off")
+    parser.add_argument("--bulk-only", type=int, default=0, metavar="N",
+                        help="only time N bulks of --messages recipients to their 202 (no dispatch figures)")
     args = parser.parse_args()
     results: dict = {"worker_concurrency": args.worker_concurrency, "check_new_numbers": not args.no_number_check}
     extra = {"CHECK_NEW_NUMBERS": "off"} if args.no_number_check else {}
-    with stack(database="waha_bench_pipeline", worker=True, worker_concurrency=args.worker_concurrency,
+    # --bulk-only runs without a worker: what the bulks queue is not sent, so nothing competes with the next one.
+    with stack(database="waha_bench_pipeline", worker=not args.bulk_only, worker_concurrency=args.worker_concurrency,
                extra_env=extra) as env:
         sessions = tenant_with_sessions(env["env"], env["sandbox"], sessions=10)
         token = login(env["web"])
+        if args.bulk_only:
+            results["bulk_202_seconds"] = [round(bulk(env["web"], token, sessions[index % len(sessions)],
+                                                      args.messages, f"491{index}"), 3)
+                                           for index in range(args.bulk_only)]
+            report("pipeline", results)
+            return
         # Direct flood first, at the same sandbox, so both runs see the same server.
         direct_seconds = direct_flood(env["sandbox"], waha_names(env), args.messages)
         requests.post(env["sandbox"] + "/sandbox/reset", headers={"X-Api-Key": SANDBOX_KEY}, timeout=30)

@@ -103,10 +103,13 @@ class Message(models.Model):
     session = models.ForeignKey("sessions_waha.Session", on_delete=models.PROTECT, related_name="messages",
                                 db_index=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="messages", db_index=False)
+    # No database constraint for these two (Django still sets them to NULL when their row is deleted): every
+    # row of a bulk send names the same batch and user, and checking that 10,000 times at commit was a
+    # third of a bulk's time (bench/RESULTS.md, "Bulk"). Only this code writes them, from rows it just read.
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages",
-                              db_index=False)
+                              db_index=False, db_constraint=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_index=False)
+                                   related_name="+", db_index=False, db_constraint=False)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
     chat_id = models.CharField(max_length=100, help_text="The other side: recipient (outbound) or chat (inbound).")
