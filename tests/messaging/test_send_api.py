@@ -232,3 +232,16 @@ def test_deleting_a_session_fails_its_open_messages(api, acme, working_session):
     with tenant_context(acme):
         message = Message.objects.get(pk=queued["id"])
     assert message.status == "failed" and message.error_code == "session_deleted"
+
+
+def test_a_deleted_sender_leaves_their_messages_with_no_creator(api, acme, working_session, make_user, client_for):
+    """``created_by`` has no database constraint (migration 0004): Django's SET_NULL must still apply."""
+    from accounts.services import user_delete
+
+    manager = make_user(acme, Role.MANAGER)
+    response = send(client_for(acme, manager))
+    assert response.status_code == 202 and response.json()["created_by"] == str(manager.pk)
+    with tenant_context(acme):
+        user_delete(user=manager)
+        message = Message.objects.get(pk=response.json()["id"])
+    assert message.created_by_id is None and message.status == "queued"
