@@ -7,6 +7,8 @@ link a phone to the tenant, which is a change).
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -24,6 +26,8 @@ BADGE_COLOURS = {
     SessionStatus.WORKING: "#2e7d32", SessionStatus.SCAN_QR_CODE: "#1565c0", SessionStatus.STARTING: "#f9a825",
     SessionStatus.STOPPED: "#757575", SessionStatus.FAILED: "#c62828",
 }
+logger = logging.getLogger("sessions")
+
 ACTIONS = {
     "start": services.session_start, "stop": services.session_stop,
     "restart": services.session_restart, "logout": services.session_logout,
@@ -37,6 +41,9 @@ def status_badge(status: str) -> str:
     )
 
 
+PACING_FIELDS = ("pacing_enabled", "min_gap_seconds", "max_gap_seconds", "max_per_minute", "typing_before_reply")
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ("name", "badge", "phone", "push_name", "status_changed_at", "created_at")
@@ -44,8 +51,18 @@ class SessionAdmin(admin.ModelAdmin):
     search_fields = ("name", "phone", "waha_name")
     readonly_fields = ("name", "badge", "phone", "push_name", "waha_name", "waha_server", "provisioned",
                        "last_error", "created_at", "updated_at", "status_changed_at", "status_refreshed_at")
-    fields = readonly_fields
+    # The send policy is the one thing edited here: relax it for a number that may send faster (or turn it
+    # off), tighten it for a new one. A change applies from the session's next message.
+    fieldsets = (
+        (None, {"fields": readonly_fields}),
+        ("Send policy", {"fields": PACING_FIELDS}),
+    )
     change_form_template = "admin/sessions_waha/session/change_form.html"
+
+    def save_model(self, request: HttpRequest, obj: Session, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        logger.info("session.policy_changed session_id=%s by=%s %s", obj.pk, request.user.pk,
+                    " ".join(f"{name}={getattr(obj, name)}" for name in PACING_FIELDS))
 
     @admin.display(description="status", ordering="status")
     def badge(self, obj: Session) -> str:

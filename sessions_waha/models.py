@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -44,11 +46,16 @@ class Session(models.Model):
     engine = models.CharField(max_length=10, blank=True, help_text="WAHA engine (NOWEB, GOWS, WEBJS...).")
     # Send policy (PROTOCOL §8): random gaps between messages, a per-minute cap,
     # and optionally "seen + typing" before a reply. Off for tests and benchmarks.
-    pacing_enabled = models.BooleanField(default=pacing_default)
-    min_gap_seconds = models.FloatField(default=30.0)
-    max_gap_seconds = models.FloatField(default=60.0)
-    max_per_minute = models.PositiveIntegerField(default=2)
-    typing_before_reply = models.BooleanField(default=True)
+    pacing_enabled = models.BooleanField(default=pacing_default,
+                                         help_text="Off: messages leave as fast as WAHA takes them.")
+    min_gap_seconds = models.FloatField(default=30.0, validators=[MinValueValidator(0.0)],
+                                        help_text="Shortest random pause between two messages.")
+    max_gap_seconds = models.FloatField(default=60.0, validators=[MinValueValidator(0.0)],
+                                        help_text="Longest random pause between two messages.")
+    max_per_minute = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)],
+                                                 help_text="Messages per minute at most.")
+    typing_before_reply = models.BooleanField(default=True,
+                                              help_text="Mark the chat seen and type before a reply.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -67,3 +74,8 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
+
+    def clean(self) -> None:
+        if self.min_gap_seconds is not None and self.max_gap_seconds is not None \
+                and self.max_gap_seconds < self.min_gap_seconds:
+            raise ValidationError({"max_gap_seconds": "Must be at least the shortest pause."})

@@ -94,3 +94,48 @@ def test_public_console_manages_the_waha_pool(db, sandbox):
     assert response.status_code == 302
     listing = client.get("/admin/tenants/wahaserver/")
     assert b"http://waha-2:3000" in listing.content and b"second-server-key-123" not in listing.content
+
+
+def policy(**changes):
+    return {"pacing_enabled": "on", "min_gap_seconds": "30", "max_gap_seconds": "60", "max_per_minute": "2",
+            "typing_before_reply": "on", "_save": "Save", **changes}
+
+
+def stored_policy(acme, session):
+    with tenant_context(acme):
+        fresh = Session.objects.get(pk=session.pk)
+    return fresh.pacing_enabled, fresh.min_gap_seconds, fresh.max_gap_seconds, fresh.max_per_minute
+
+
+def test_admin_relaxes_the_send_policy_of_one_session(acme, make_user, session):
+    client = console(acme, make_user(acme, Role.TENANT_ADMIN))
+    response = client.post(f"/admin/sessions_waha/session/{session.pk}/change/",
+                           policy(min_gap_seconds="1", max_gap_seconds="2.5", max_per_minute="30"))
+    assert response.status_code == 302, response.content[:500]
+    assert stored_policy(acme, session) == (True, 1.0, 2.5, 30)
+    off = policy()
+    del off["pacing_enabled"]  # an unticked checkbox is absent from the form
+    assert client.post(f"/admin/sessions_waha/session/{session.pk}/change/", off).status_code == 302
+    assert stored_policy(acme, session)[0] is False
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"min_gap_seconds": "10", "max_gap_seconds": "5"}, b"Must be at least the shortest pause"),
+    ({"max_per_minute": "0"}, b"max_per_minute"),
+    ({"min_gap_seconds": "-1"}, b"min_gap_seconds"),
+])
+def test_an_impossible_policy_is_refused_and_nothing_changes(acme, make_user, session, changes, field):
+    client = console(acme, make_user(acme, Role.TENANT_ADMIN))
+    before = stored_policy(acme, session)
+    response = client.post(f"/admin/sessions_waha/session/{session.pk}/change/", policy(**changes))
+    assert response.status_code == 200 and b"errornote" in response.content and field in response.content
+    assert stored_policy(acme, session) == before
+
+
+def test_auditor_sees_the_policy_but_cannot_change_it(acme, make_user, session):
+    client = console(acme, make_user(acme, Role.AUDITOR))
+    before = stored_policy(acme, session)
+    assert b"Send policy" in page(client, session).content
+    response = client.post(f"/admin/sessions_waha/session/{session.pk}/change/", policy(max_per_minute="99"))
+    assert response.status_code == 403
+    assert stored_policy(acme, session) == before
