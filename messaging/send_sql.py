@@ -38,7 +38,8 @@ WITH sender_row AS (
       FROM session_row, sender_row
      WHERE session_row.status = '{working}' AND sender_row.role IN ({roles})
     ON CONFLICT (session_id, chat_id) DO UPDATE
-       SET last_message_at = EXCLUDED.last_message_at,
+       -- A reply means the chat was read: its unread count starts again from 0.
+       SET last_message_at = EXCLUDED.last_message_at, unread_count = 0,
            assigned_to_id = COALESCE(c.assigned_to_id, EXCLUDED.assigned_to_id)
      -- An agent writes only into chats that are theirs or nobody's (and takes those).
      WHERE c.assigned_to_id IS NULL OR EXCLUDED.assigned_to_id IS NULL OR c.assigned_to_id = EXCLUDED.assigned_to_id

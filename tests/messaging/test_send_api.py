@@ -245,3 +245,12 @@ def test_a_deleted_sender_leaves_their_messages_with_no_creator(api, acme, worki
         user_delete(user=manager)
         message = Message.objects.get(pk=response.json()["id"])
     assert message.created_by_id is None and message.status == "queued"
+
+
+def test_a_reply_resets_the_conversations_unread_count(api, acme, working_session):
+    assert send(api).status_code == 202
+    with tenant_context(acme):
+        Conversation.objects.filter(chat_id="4915112345678@c.us").update(unread_count=3)
+    assert send(api, text="thanks, on it").status_code == 202
+    with tenant_context(acme):
+        assert Conversation.objects.get(chat_id="4915112345678@c.us").unread_count == 0
