@@ -69,11 +69,15 @@ def _waha_name_for(tenant: Tenant, name: str) -> str:
     return f"{tenant.slug[:16]}_{name[:24]}_{secrets.token_hex(4)}"
 
 
+def webhook_url() -> str:
+    return settings.WEBHOOK_BASE_URL.rstrip("/") + "/webhooks/waha"
+
+
 def webhook_config(*, tenant: Tenant, session: Session, hmac_key: str) -> dict[str, Any]:
     """The WAHA session config: our signed webhook and tenant metadata (PROTOCOL §2, §5)."""
     return {
         "webhooks": [{
-            "url": settings.WEBHOOK_BASE_URL.rstrip("/") + "/webhooks/waha",
+            "url": webhook_url(),
             "events": WEBHOOK_EVENTS,
             "hmac": {"key": hmac_key},
             "retries": {"policy": "exponential", "delaySeconds": 2, "attempts": 10},
@@ -197,6 +201,11 @@ def session_refresh(*, session: Session, if_stale: bool = False) -> Session:
     fresh_enough = session.status_refreshed_at and timezone.now() - session.status_refreshed_at < STATUS_STALE_AFTER
     if not session.provisioned or (if_stale and fresh_enough):
         return session
+    return _refresh(session)[0]
+
+
+def _refresh(session: Session) -> tuple[Session, dict[str, Any] | None]:
+    """``session_refresh`` without the staleness shortcut; also WAHA's session info (None if not read)."""
     try:
         info = waha_client(session.waha_server).session_get(name=session.waha_name)
         session.last_error = ""
@@ -205,9 +214,33 @@ def session_refresh(*, session: Session, if_stale: bool = False) -> Session:
         session.last_error = LOST_IN_WAHA
     except WahaError as exc:
         logger.warning("session.refresh_failed session_id=%s error=%s", session.id, type(exc).__name__)
-        return session
+        return session, None
     _apply_waha_state(session, info)
     session.save()
+    return session, info
+
+
+def _webhook_outdated(info: dict[str, Any]) -> bool:
+    """WAHA posts this session's events somewhere else than ``webhook_url()`` (WEBHOOK_BASE_URL changed)."""
+    hooks = (info.get("config") or {}).get("webhooks") or []
+    return webhook_url() not in [hook.get("url") for hook in hooks if isinstance(hook, dict)]
+
+
+def session_webhook_update(*, session: Session) -> Session:
+    """Give WAHA the session's config again, with today's webhook address.
+
+    WAHA replaces the whole config and restarts a running session; a paired phone stays paired.
+    """
+    route = waha_pool.session_route_get(session_id=session.id)
+    if route is None:
+        raise Conflict("The session has no route; delete and recreate it.")
+    config = webhook_config(tenant=_current_tenant(), session=session, hmac_key=route.hmac_key)
+    try:
+        waha_client(session.waha_server).session_update(name=session.waha_name, config=config)
+    except WahaError as exc:
+        raise _unavailable(exc, "update the session's webhook") from exc
+    logger.warning("session.webhook_updated session_id=%s waha_name=%s url=%s", session.id, session.waha_name,
+                   webhook_url())
     return session
 
 
@@ -281,14 +314,18 @@ def session_delete(*, session: Session) -> None:
 
 
 def sessions_reconcile() -> dict[str, int]:
-    """Bring WAHA in line with this tenant's sessions: create missing ones, refresh the rest."""
-    counts = {"provisioned": 0, "refreshed": 0, "failed": 0}
+    """Bring WAHA in line with this tenant's sessions: create missing ones, refresh the rest, and point
+    the webhooks of any that still post to an old address at ``WEBHOOK_BASE_URL``."""
+    counts = {"provisioned": 0, "refreshed": 0, "webhooks_updated": 0, "failed": 0}
     for session in Session.objects.alive().select_related("waha_server"):
         try:
-            session = session_refresh(session=session)
+            session, info = _refresh(session) if session.provisioned else (session, None)
             if not session.provisioned or session.last_error == LOST_IN_WAHA:
                 session_provision(session=session)
                 counts["provisioned"] += 1
+            elif info is not None and _webhook_outdated(info):
+                session_webhook_update(session=session)
+                counts["webhooks_updated"] += 1
             else:
                 counts["refreshed"] += 1
         except ServiceError as exc:

@@ -116,3 +116,36 @@ def test_declared_session_is_created_in_waha_by_reconcile(acme, sandbox):
         services.sessions_reconcile()
         declared.refresh_from_db()
     assert declared.provisioned and sandbox.session_names() == {declared.waha_name}
+
+
+def test_reconcile_points_old_webhooks_at_a_new_webhook_base_url(api, acme, sandbox, settings):
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    with tenant_context(acme):
+        session = Session.objects.get(pk=created["id"])
+    old_hooks = sandbox.session(session.waha_name)["config"]["webhooks"]
+    settings.WEBHOOK_BASE_URL = "https://gateway.example.com/"
+    with tenant_context(acme):
+        first = services.sessions_reconcile()
+        again = services.sessions_reconcile()
+    hooks = sandbox.session(session.waha_name)["config"]["webhooks"]
+    assert first["webhooks_updated"] == 1 and again["webhooks_updated"] == 0 and again["refreshed"] == 1
+    assert [hook["url"] for hook in hooks] == ["https://gateway.example.com/webhooks/waha"]
+    # Only the address changed: the same signing key, events and metadata.
+    assert hooks[0]["hmac"] == old_hooks[0]["hmac"] and hooks[0]["events"] == old_hooks[0]["events"]
+    assert sandbox.session(session.waha_name)["config"]["metadata"]["session_id"] == created["id"]
+
+
+def test_reconcile_updates_the_webhook_once_waha_answers_again(api, acme, sandbox, settings):
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    with tenant_context(acme):
+        waha_name = Session.objects.get(pk=created["id"]).waha_name
+    settings.WEBHOOK_BASE_URL = "https://gateway.example.com/"
+    sandbox.faults(down=True)  # WAHA answers nothing but errors
+    with tenant_context(acme):
+        counts = services.sessions_reconcile()
+    sandbox.faults()
+    assert counts["webhooks_updated"] == 0
+    assert "gateway.example.com" not in sandbox.session(waha_name)["config"]["webhooks"][0]["url"]
+    with tenant_context(acme):
+        assert services.sessions_reconcile()["webhooks_updated"] == 1
+    assert sandbox.session(waha_name)["config"]["webhooks"][0]["url"] == "https://gateway.example.com/webhooks/waha"
