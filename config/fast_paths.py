@@ -12,7 +12,7 @@ Django answer the request as if the fast path did not exist (the send route
 does that for anything but a plain, valid, authorised text send, so every
 error keeps the exact status, body and headers of the DRF view). A route that
 returns None must not have written anything and must leave the body readable
-(``rewind_body``).
+(``read_body`` does).
 
 What the middleware would have done is kept here: the request id (echoed in
 ``X-Request-ID``, on every log line, and handed on when Django answers),
@@ -46,7 +46,7 @@ from prometheus_client import Counter
 
 from config.logging import request_id_var, tenant_var
 from config.middleware import SAFE_REQUEST_ID
-from config.problems import PROBLEM_CONTENT_TYPE, problem_body
+from config.problems import PROBLEM_CONTENT_TYPE, SERVER_ERROR, ServiceError, problem_body
 
 logger = logging.getLogger("http")
 
@@ -67,6 +67,11 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     # The route logged the request itself (with more detail than the http.request line).
     logged: bool = False
+
+    @classmethod
+    def refusal(cls, error: ServiceError) -> Answer:
+        """The service's error, as the DRF views render it (``config.problems.drf_exception_handler``)."""
+        return cls(error.status_code, error.problem(), headers=error.response_headers())
 
 
 @dataclass(frozen=True)
@@ -139,9 +144,7 @@ def _answer(route: Route, environ: dict[str, Any]) -> Answer | None:
         return route(environ)
     except Exception:
         logger.exception("http.unhandled_exception path=%s", environ.get("PATH_INFO"))
-        return Answer(500, problem_body(
-            500, "server_error", title="Internal server error",
-            detail="An unexpected error occurred. Quote the X-Request-ID when reporting it."))
+        return Answer(500, problem_body(500, "server_error", **SERVER_ERROR))
 
 
 # Django's own middleware add the security headers, from the settings, to a stand-in response. They depend
@@ -184,10 +187,5 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | None:
     if not 0 <= declared <= limit:
         return None
     body = environ["wsgi.input"].read(declared)
-    rewind_body(environ, body)
+    environ["wsgi.input"] = io.BytesIO(body)  # Django reads it again if it answers the request after all
     return body
-
-
-def rewind_body(environ: dict[str, Any], body: bytes) -> None:
-    """Let Django read ``body`` again when it answers the request after all."""
-    environ["wsgi.input"] = io.BytesIO(body)

@@ -38,6 +38,13 @@ class ServiceError(Exception):
         self.detail = detail or self.title
         self.errors = errors
 
+    def problem(self) -> dict[str, Any]:
+        """The problem document of this error."""
+        return problem_body(self.status_code, self.code, title=self.title, detail=self.detail, errors=self.errors)
+
+    def response_headers(self) -> dict[str, str]:
+        return dict(getattr(self, "headers", None) or {})
+
 
 class InvalidInput(ServiceError):
     code = "validation_error"
@@ -147,8 +154,7 @@ def _drf_problem(exc: drf_exceptions.APIException) -> tuple[dict[str, Any], dict
 def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF ``EXCEPTION_HANDLER``: every API error as problem JSON."""
     if isinstance(exc, ServiceError):
-        body = problem_body(exc.status_code, exc.code, title=exc.title, detail=exc.detail, errors=exc.errors)
-        headers = getattr(exc, "headers", None) or {}
+        body, headers = exc.problem(), exc.response_headers()
     elif isinstance(exc, Http404):
         body, headers = problem_body(404, "not_found", detail="Not found."), {}
     elif isinstance(exc, PermissionDenied):
@@ -194,9 +200,12 @@ def permission_denied_view(request: HttpRequest, exception: Exception | None = N
     return problem_response(403, "permission_denied")
 
 
+SERVER_ERROR = {"title": "Internal server error",
+                "detail": "An unexpected error occurred. Quote the X-Request-ID when reporting it."}
+
+
 def server_error_view(request: HttpRequest) -> JsonResponse:
-    return problem_response(500, "server_error", title="Internal server error",
-                            detail="An unexpected error occurred. Quote the X-Request-ID when reporting it.")
+    return problem_response(500, "server_error", **SERVER_ERROR)
 
 
 def csrf_failure_view(request: HttpRequest, reason: str = "") -> JsonResponse:

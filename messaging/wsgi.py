@@ -30,7 +30,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts.tokens import access_token_user_id
 from config.fast_paths import SECURITY, Answer, read_body
 from config.logging import tenant_var
-from config.problems import ServiceError, ServiceUnavailable, problem_body
+from config.problems import ServiceError, ServiceUnavailable
 from messaging import services
 from messaging.models import MessageType
 from messaging.serializers import TEXT_MAX, MessageSerializer
@@ -67,7 +67,7 @@ def answer(environ: dict[str, Any]) -> Answer | None:
                                            content=services.MessageContent(type=MessageType.TEXT, text=text))
     except ServiceUnavailable as exc:
         # Not handed to Django: the statement may have been stored before the connection broke.
-        return Answer(exc.status_code, problem_body(exc.status_code, exc.code, title=exc.title, detail=exc.detail))
+        return Answer.refusal(exc)
     except ServiceError:
         return None  # refused: nothing was written, and the view says why
     return Answer(202, _serializer.to_representation(message))

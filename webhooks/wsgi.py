@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from config.fast_paths import Answer
-from config.problems import ServiceError, problem_body
+from config.problems import ServiceError
 
 
 def answer(environ: dict[str, Any]) -> Answer:
@@ -33,9 +33,7 @@ def answer(environ: dict[str, Any]) -> Answer:
         receipt = services.webhook_receive(body=body, signature=environ.get("HTTP_X_WEBHOOK_HMAC"),
                                            algorithm=environ.get("HTTP_X_WEBHOOK_HMAC_ALGORITHM"))
     except ServiceError as exc:
-        return Answer(exc.status_code, problem_body(exc.status_code, exc.code, title=exc.title, detail=exc.detail,
-                                                    errors=exc.errors),
-                      headers=dict(getattr(exc, "headers", None) or {}))
+        return Answer.refusal(exc)
     return Answer(200, {"status": "ok", "event_id": receipt.event_id, "outcome": receipt.outcome}, logged=True)
 
 
