@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.ids import uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
+from config.quiet import QuietWindow
 from messaging import bulk_sql, metrics, send_sql
 from messaging.models import OPEN_STATUSES, Batch, Conversation, Direction, Message, MessageStatus, MessageType
 from messaging.permissions import MessagesAccess
@@ -79,10 +79,10 @@ class BulkResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _require_working(session: Session) -> None:
+def _require_working(status: str | None) -> None:
     # The stored status is used on purpose: a send never waits on WAHA.
-    if session.status != SessionStatus.WORKING:
-        raise SessionNotReady(f"The session is {session.status}; messages can be sent only while it is WORKING.")
+    if status != SessionStatus.WORKING:
+        raise SessionNotReady(f"The session is {status}; messages can be sent only while it is WORKING.")
 
 
 def _chat_id_or_400(to: object, field_name: str = "to") -> str:
@@ -119,9 +119,7 @@ def _queue(*, sender_id: object, session_reference: str, chat_id: str, content: 
         raise SenderNotAllowed("Your account may not send messages.")
     if outcome.session_id is None:
         raise InvalidInput(errors={"session": ["No session with this id or name."]})
-    if outcome.session_status != SessionStatus.WORKING:
-        raise SessionNotReady(
-            f"The session is {outcome.session_status}; messages can be sent only while it is WORKING.")
+    _require_working(outcome.session_status)
     raise ConversationTaken("This chat's conversation is assigned to another user.")
 
 
@@ -215,7 +213,7 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
     """Queue one personalised message per valid recipient (bulk SQL, one dispatch kick)."""
     if not recipients or len(recipients) > BULK_MAX_RECIPIENTS:
         raise InvalidInput(errors={"recipients": [f"Send 1 to {BULK_MAX_RECIPIENTS} recipients."]})
-    _require_working(session)
+    _require_working(session.status)
     accepted, rejected = _bulk_recipients(template, recipients)
     now = timezone.now()
     with transaction.atomic():
@@ -274,7 +272,7 @@ def conversation_assign(*, conversation: Conversation, assignee_id: object) -> C
 # covers clock skew between the web and worker hosts: Celery's countdown is a wall-clock ETA.
 KICK_QUIET_SECONDS = 0.25
 KICK_LOOK_AGAIN_SECONDS = 0.5
-_quiet_until: dict[tuple[str, str], float] = {}
+_kicked = QuietWindow(KICK_QUIET_SECONDS)
 
 
 def dispatch_kick(*, session_id: object) -> None:
@@ -286,18 +284,14 @@ def dispatch_kick(*, session_id: object) -> None:
     from messaging import pacing
     from messaging.tasks import dispatch_session
 
-    quiet_key = (connection.schema_name, str(session_id))
-    now = time.monotonic()
-    if now < _quiet_until.get(quiet_key, 0.0):
+    args = [connection.schema_name, str(session_id)]
+    if _kicked.quiet(tuple(args)):
         return  # this process enqueued a dispatch moments ago, and the look after it is scheduled
     try:
-        args = [connection.schema_name, str(session_id)]
         if pacing.kick_claim(session_id):
             dispatch_session.apply_async(args=args, retry=False)
         dispatch_session.apply_async(args=args, countdown=KICK_LOOK_AGAIN_SECONDS, retry=False)
-        if len(_quiet_until) > 10_000:
-            _quiet_until.clear()
-        _quiet_until[quiet_key] = now + KICK_QUIET_SECONDS
+        _kicked.start(tuple(args))
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper recovers
         metrics.ENQUEUE_FAILURES.inc()
         logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)

@@ -53,6 +53,7 @@ from django.utils import timezone
 from config import db_statements
 from config.logging import tenant_var
 from config.problems import InvalidInput, NotFound, ServiceError, ServiceUnavailable
+from config.quiet import QuietWindow
 from messaging import inbound
 from messaging import media as media_service
 from messaging.models import Direction, Message, PendingAck
@@ -455,7 +456,7 @@ APPLY_KICK_KEY = "webhooks:apply-kick:{schema}"
 # A process asks Redis at most this often per tenant; the applier task looks again this long after it
 # found nothing, so an event stored in a skipped window is still seen (see apply_kick).
 APPLY_KICK_WINDOW_SECONDS = 0.2
-_last_kick: dict[str, float] = {}
+_kicked = QuietWindow(APPLY_KICK_WINDOW_SECONDS)
 _APPLIER_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext(%s))"
 _APPLIER_UNLOCK_SQL = "SELECT pg_advisory_unlock(hashtext(%s))"
 
@@ -474,10 +475,9 @@ def apply_kick(schema_name: str) -> None:
 
     from webhooks.tasks import events_apply_task
 
-    now = time.monotonic()
-    if now - _last_kick.get(schema_name, float("-inf")) < APPLY_KICK_WINDOW_SECONDS:
+    if _kicked.quiet(schema_name):
         return
-    _last_kick[schema_name] = now
+    _kicked.start(schema_name)
     try:
         if get_redis_connection("default").set(APPLY_KICK_KEY.format(schema=schema_name), "1", nx=True, ex=60):
             events_apply_task.apply_async(args=[schema_name], retry=False)

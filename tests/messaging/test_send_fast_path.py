@@ -17,6 +17,7 @@ from django.db import OperationalError
 from django_tenants.utils import tenant_context
 
 import accounts.tokens
+import config.quiet
 import messaging.services
 from accounts.models import Role, User
 from accounts.tokens import TenantAccessToken
@@ -165,7 +166,7 @@ def test_fast_send_kicks_the_dispatch_after_commit(api, acme, working_session, m
 
     calls = []
     monkeypatch.setattr(dispatch_session, "apply_async", lambda **kwargs: calls.append(kwargs))
-    messaging.services._quiet_until.clear()
+    messaging.services._kicked.clear()
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
     try:
@@ -175,7 +176,7 @@ def test_fast_send_kicks_the_dispatch_after_commit(api, acme, working_session, m
         assert len(callbacks) == 1
         assert calls and all(call["args"][1] == str(working_session.pk) for call in calls)
     finally:
-        messaging.services._quiet_until.clear()
+        messaging.services._kicked.clear()
         with tenant_context(acme):
             pacing.kick_release(working_session.pk)
 
@@ -534,12 +535,12 @@ def kicks(acme, working_session, monkeypatch):
         return real_claim(session_id, *args, **kwargs)
 
     monkeypatch.setattr(pacing, "kick_claim", claim)
-    monkeypatch.setattr(messaging.services, "time", types.SimpleNamespace(monotonic=lambda: state.now))
-    messaging.services._quiet_until.clear()
+    monkeypatch.setattr(config.quiet, "time", types.SimpleNamespace(monotonic=lambda: state.now))
+    messaging.services._kicked.clear()
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
     yield state
-    messaging.services._quiet_until.clear()
+    messaging.services._kicked.clear()
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
 
@@ -612,7 +613,7 @@ def test_broker_failure_does_not_raise_nor_start_the_quiet_window(acme, working_
     monkeypatch.setattr(dispatch_session, "apply_async", broken)
     with tenant_context(acme):
         messaging.services.dispatch_kick(session_id=working_session.pk)
-        assert (acme.schema_name, str(working_session.pk)) not in messaging.services._quiet_until
+        assert not messaging.services._kicked.quiet((acme.schema_name, str(working_session.pk)))
 
 
 # ------------------------------------------------------------------ failures inside the route
