@@ -176,16 +176,19 @@ def session_declare(*, name: str) -> Session:
     return session
 
 
-def session_provision(*, session: Session) -> Session:
-    """Create a declared (or lost) session in WAHA with its stored config, and start it."""
-    tenant = _current_tenant()
+def _stored_config(session: Session) -> dict[str, Any]:
+    """The WAHA config of an existing session, with the signing key of its route."""
     route = waha_pool.session_route_get(session_id=session.id)
     if route is None:
         raise Conflict("The session has no route; delete and recreate it.")
-    client = waha_client(session.waha_server)
-    config = webhook_config(tenant=tenant, session=session, hmac_key=route.hmac_key)
+    return webhook_config(tenant=_current_tenant(), session=session, hmac_key=route.hmac_key)
+
+
+def session_provision(*, session: Session) -> Session:
+    """Create a declared (or lost) session in WAHA with its stored config, and start it."""
+    config = _stored_config(session)
     try:
-        info = client.session_create(name=session.waha_name, config=config, start=True)
+        info = waha_client(session.waha_server).session_create(name=session.waha_name, config=config, start=True)
     except WahaError as exc:
         raise _unavailable(exc, "create the session") from exc
     _apply_waha_state(session, info)
@@ -231,10 +234,7 @@ def session_webhook_update(*, session: Session) -> Session:
 
     WAHA replaces the whole config and restarts a running session; a paired phone stays paired.
     """
-    route = waha_pool.session_route_get(session_id=session.id)
-    if route is None:
-        raise Conflict("The session has no route; delete and recreate it.")
-    config = webhook_config(tenant=_current_tenant(), session=session, hmac_key=route.hmac_key)
+    config = _stored_config(session)
     try:
         waha_client(session.waha_server).session_update(name=session.waha_name, config=config)
     except WahaError as exc:
