@@ -25,9 +25,9 @@ MESSAGE_COMMON_COLUMNS = (
     "waha_message_id", "wa_id", "error_code", "error_detail", "attempts", "attempt_log", "next_attempt_at",
     "created_at", "updated_at", "reactions",
 )
-_COMMON_DEFAULTS = {"batch_id": None, "created_by_id": None, "sender_id": "", "media": None, "reply_to": "",
-                    "waha_message_id": "", "wa_id": "", "error_code": "", "error_detail": "", "attempts": 0,
-                    "attempt_log": [], "reactions": {}}
+# What Django would store in a column an insert does not set: each field's default (computed once; whoever
+# puts the mutable ones, attempt_log and reactions, on a model instance gives it its own copies).
+MESSAGE_DEFAULTS = {field.attname: field.get_default() for field in Message._meta.concrete_fields}
 # COPY's text format: backslash escapes for the characters that delimit fields and rows.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -67,7 +67,7 @@ def messages_copy(*, common: dict[str, Any], rows: Iterable[tuple[uuid.UUID, obj
     The rows are written as COPY text directly: the shared columns are formatted
     once per batch, and only the four that differ are formatted per row.
     """
-    shared = "\t".join(_copy_text({**_COMMON_DEFAULTS, **common}[column]) for column in MESSAGE_COMMON_COLUMNS)
+    shared = "\t".join(_copy_text({**MESSAGE_DEFAULTS, **common}[column]) for column in MESSAGE_COMMON_COLUMNS)
     columns = ", ".join(MESSAGE_ROW_COLUMNS + MESSAGE_COMMON_COLUMNS)
     count = 0
     with connection.cursor() as cursor, cursor.cursor.copy(

@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS
 from accounts.models import Role, User
 from config import db_statements
 from config.ids import uuid7
+from messaging import bulk_sql
 from messaging.models import Conversation, Direction, Message, MessageStatus
 from sessions_waha.models import Session, SessionStatus
 
@@ -96,10 +97,8 @@ def _sql_for(schema_name: str, roles: frozenset[str], *, retry: bool) -> str:
 
 
 _FIELDS = [field.attname for field in Message._meta.concrete_fields]
-# What the statement stores in the columns it does not set from the request (the mutable ones are new lists
-# and dicts for every message).
-_QUEUED_COLUMNS = {field.attname: field.get_default() for field in Message._meta.concrete_fields} | {
-    "direction": Direction.OUTBOUND, "status": MessageStatus.QUEUED, "sender_id": ""}
+# What the statement stores in the columns it does not set from the request.
+_QUEUED_COLUMNS = bulk_sql.MESSAGE_DEFAULTS | {"direction": Direction.OUTBOUND, "status": MessageStatus.QUEUED}
 
 
 def _stored_message(**values: Any) -> Message:
