@@ -1,8 +1,9 @@
 """One hand-written statement, run the cheapest safe way: the hot write paths use it.
 
 A statement alone (autocommit) runs through psycopg's own cursor with
-server-side binding, prepared once per connection: one round trip, no
-``BEGIN``/``COMMIT``, no re-parsing. Inside a caller's transaction it runs in
+server-side binding, prepared once per connection (``prepare_threshold`` in
+the settings: Django turns preparing off unless told): one round trip, no
+``BEGIN``/``COMMIT``, no parsing or planning it again for every request. Inside a caller's transaction it runs in
 a savepoint instead, so that a failure does not poison that transaction.
 
 The WSGI fast paths skip Django's per-request ``SELECT 1`` probe, so a
@@ -10,15 +11,19 @@ statement may meet a connection the database dropped (restart, idle timeout).
 ``fetch_one_retrying`` retries once on a new connection; callers use it only
 for statements that are idempotent (a pre-generated id, ``ON CONFLICT``), so a
 first attempt that did commit before the connection broke is not repeated.
+``read_retrying`` does the same for the lookups a fast path makes before its
+statement (the tenant, the webhook's route).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections, transaction
+
+T = TypeVar("T")
 
 
 def fetch_one(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -48,6 +53,17 @@ def fetch_one_retrying(sql: str, params: Mapping[str, Any], *, retry_sql: str | 
             raise  # a caller's transaction cannot move to a new connection
         connection.close()
         return fetch_one(retry_sql or sql, params)
+
+
+def read_retrying(read: Callable[[], T]) -> T:
+    """``read()``, run once more on a new connection if the database dropped this one. Only for reads."""
+    try:
+        return read()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise  # a caller's transaction cannot move to a new connection
+        connection.close()
+        return read()
 
 
 def table(schema_name: str, model: Any) -> str:

@@ -123,6 +123,12 @@ DATABASES["default"]["ENGINE"] = "config.db_backend"
 ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django turns psycopg's prepared statements off by default, for poolers in transaction mode (which this
+# service cannot sit behind anyway: docs/deployment.md). Django's own cursors bind client-side and never
+# prepare; this lets the hot statements of config.db_statements be prepared once per connection.
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# Names the process kind in pg_stat_activity (bin/web and bin/worker set their own).
+DATABASES["default"]["OPTIONS"]["application_name"] = env.str("DB_APPLICATION_NAME", default="waha-gateway")
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -403,6 +409,8 @@ if IS_PRODUCTION:
 # (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services.py)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # Seconds a worker keeps a session's route (tenant, key) in memory; 0 looks it up on every event.
+# How long a process trusts its cached Host/X-Tenant → tenant lookups (tenants.middleware).
+TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=10.0)
 WEBHOOK_ROUTE_CACHE_SECONDS = env.float("WEBHOOK_ROUTE_CACHE_SECONDS", default=5.0)
 # Event rows are the dedup memory: kept far longer than WAHA's whole retry span.
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)

@@ -10,29 +10,30 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from config import db_statements
 from config.logging import tenant_var
 from config.problems import problem_response, tenant_not_found_view
 from tenants.models import Domain, Tenant
 
 # Host and slug lookups are cached per process for a few seconds: every API
 # request needs them, and they change rarely. A deactivated tenant or a moved
-# domain takes effect within TENANT_CACHE_SECONDS in every process (at once in
-# the process that made the change).
-TENANT_CACHE_SECONDS = 10.0
+# domain takes effect within settings.TENANT_CACHE_SECONDS in every process (at
+# once in the process that made the change).
 _cache: dict[tuple[str, str], tuple[float, Tenant | None]] = {}
 
 
 def _cached(kind: str, key: str, load) -> Tenant | None:  # type: ignore[no-untyped-def]
     now = time.monotonic()
     hit = _cache.get((kind, key))
-    if hit and now - hit[0] < TENANT_CACHE_SECONDS:
+    if hit and now - hit[0] < settings.TENANT_CACHE_SECONDS:
         return hit[1]
-    tenant = load()
+    tenant = db_statements.read_retrying(load)  # the fast paths skip Django's connection probe
     if len(_cache) > 10_000:
         _cache.clear()
     _cache[(kind, key)] = (now, tenant)

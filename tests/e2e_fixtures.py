@@ -100,6 +100,9 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         MESSAGE_RETRY_BASE_SECONDS="0.3", MESSAGE_RETRY_MAX_SECONDS="2", SENDING_STUCK_SECONDS="4",
         SWEEP_SECONDS="1", SESSIONS_RECONCILE_SECONDS="3600", DISPATCH_SLICE_SECONDS="5",
         DISPATCH_LOCK_SECONDS="8",
+        # Every request looks its tenant up: the dropped-connection test needs that read to meet the
+        # dead connection, not a cached answer.
+        TENANT_CACHE_SECONDS="0",
         CELERY_BEAT_SCHEDULE_FILE=os.path.join(metrics_dir, "beat-schedule"),
     )
     worker = Process("worker", [str(PROJECT_ROOT / "bin" / "worker"), "--loglevel=WARNING", "--concurrency=2",

@@ -10,6 +10,7 @@ import time
 
 import pytest
 import requests
+from django.db import connection
 
 from tests.sandbox_fixtures import SANDBOX_KEY
 from tests.support_processes import wait_until
@@ -104,6 +105,40 @@ def test_sends_during_the_kick_quiet_window_still_go_out_without_the_sweeper(liv
         assert wait_until(all_left, timeout=5, interval=0.1), "a message waited for the sweeper"
     finally:
         live.stack.beat.start()
+
+
+def _drop_web_connections(django_db_blocker) -> int:
+    """What a PostgreSQL restart or an idle timeout does to the gunicorn workers' connections."""
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND application_name = 'waha-gateway-web'")
+        return cursor.fetchone()[0]
+
+
+def test_the_database_dropping_web_connections_fails_no_request(live, django_db_blocker):
+    """The fast paths skip Django's per-request connection probe (config.fast_paths), so their first read
+    (the tenant lookup: TENANT_CACHE_SECONDS is 0 in this stack), the send statement, and the webhook's
+    route lookup and insert must each retry on a new connection. No send may fail, and the acks that
+    arrive as webhooks must all be applied: every message ends read, each sent once."""
+    sent = []
+
+    def send(count: int, prefix: int) -> None:
+        for index in range(count):
+            response = live.post("/messages/send", {"session": "main", "to": f"+49 151 4444 {prefix}{index:03d}",
+                                                    "text": f"after drop {prefix}"})
+            assert response.status_code == 202, response.text
+            sent.append(response.json()["id"])
+
+    send(4, 0)  # both gunicorn workers now hold a connection
+    for round_ in (1, 2):
+        assert _drop_web_connections(django_db_blocker) >= 1
+        send(6, round_)
+
+    def all_read() -> bool:
+        return all(live.get(f"/messages/{message_id}").json()["status"] == "read" for message_id in sent)
+
+    assert wait_until(all_read, timeout=30, interval=0.2)
+    assert_each_sent_once(live, len(sent))
 
 
 def test_bulk_of_1000_reaches_waha_exactly_once_each(live):
