@@ -3,8 +3,9 @@
 A statement alone (autocommit) runs through psycopg's own cursor with
 server-side binding, prepared once per connection (``prepare_threshold`` in
 the settings: Django turns preparing off unless told): one round trip, no
-``BEGIN``/``COMMIT``, no parsing or planning it again for every request. Inside a caller's transaction it runs in
-a savepoint instead, so that a failure does not poison that transaction.
+``BEGIN``/``COMMIT``, no parsing or planning it again for every request.
+Inside a caller's transaction it runs in a savepoint instead, so that a
+failure does not poison that transaction.
 
 The WSGI fast paths skip Django's per-request ``SELECT 1`` probe, so a
 statement may meet a connection the database dropped (restart, idle timeout).
@@ -39,6 +40,17 @@ def fetch_one(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         return cursor.fetchone()
 
 
+def _again_on_new_connection(first: Callable[[], T], again: Callable[[], T]) -> T:
+    """``first()``; if the database dropped the connection under it, ``again()`` on a new one."""
+    try:
+        return first()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise  # a caller's transaction cannot move to a new connection
+        connection.close()
+        return again()
+
+
 def fetch_one_retrying(sql: str, params: Mapping[str, Any], *, retry_sql: str | None = None
                        ) -> tuple[Any, ...] | None:
     """``fetch_one``, retried once on a new connection if the database dropped this one.
@@ -46,24 +58,12 @@ def fetch_one_retrying(sql: str, params: Mapping[str, Any], *, retry_sql: str | 
     Only for idempotent statements (see the module's docstring). ``retry_sql``, if given, is what the
     retry runs instead: a statement that can also tell whether the first attempt took effect.
     """
-    try:
-        return fetch_one(sql, params)
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block:
-            raise  # a caller's transaction cannot move to a new connection
-        connection.close()
-        return fetch_one(retry_sql or sql, params)
+    return _again_on_new_connection(lambda: fetch_one(sql, params), lambda: fetch_one(retry_sql or sql, params))
 
 
 def read_retrying(read: Callable[[], T]) -> T:
     """``read()``, run once more on a new connection if the database dropped this one. Only for reads."""
-    try:
-        return read()
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block:
-            raise  # a caller's transaction cannot move to a new connection
-        connection.close()
-        return read()
+    return _again_on_new_connection(read, read)
 
 
 def table(schema_name: str, model: Any) -> str:

@@ -74,6 +74,8 @@ ROOT_URLCONF = "config.urls_tenant"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "config.problems.tenant_not_found_view"
 # One SET search_path per schema switch instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
+# How long a process trusts its cached Host/X-Tenant → tenant lookups (tenants.middleware).
+TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=10.0)
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
@@ -409,8 +411,6 @@ if IS_PRODUCTION:
 # (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services.py)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # Seconds a worker keeps a session's route (tenant, key) in memory; 0 looks it up on every event.
-# How long a process trusts its cached Host/X-Tenant → tenant lookups (tenants.middleware).
-TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=10.0)
 WEBHOOK_ROUTE_CACHE_SECONDS = env.float("WEBHOOK_ROUTE_CACHE_SECONDS", default=5.0)
 # Event rows are the dedup memory: kept far longer than WAHA's whole retry span.
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
