@@ -28,6 +28,7 @@ from .errors import (
     InvalidSessionName,
     WahaError,
     WahaInvalidResponse,
+    WahaLookupUnavailable,
     WahaMediaRefused,
     WahaMediaTooLarge,
     WahaNotFound,
@@ -316,6 +317,9 @@ class WahaClient:
         """The message WAHA knows under ``message_id``, or ``None``.
 
         Used to look before resending a message whose send timed out (PROTOCOL §9.7).
+        ``WahaLookupUnavailable`` when the session cannot look messages up at all: NOWEB
+        without ``config.noweb.store.enabled`` answers 400 "Enable NOWEB store ...", an
+        engine without the endpoint 501. No other 400 exists on this path-only GET.
         """
         method, template = ENDPOINTS["message_get"]
         path = template.format(
@@ -323,10 +327,17 @@ class WahaClient:
             chatId=quote(normalize_chat_id(chat_id), safe="@"),
             messageId=quote(message_id, safe="@_"),
         )
-        found = self._request(
-            "message_get", method, self.base_url + path, path, params=None, json_body=None, headers=None,
-            timeout=timeout, reader=_json_optional, tolerate=lambda error: isinstance(error, WahaNotFound),
-        )
+        try:
+            found = self._request(
+                "message_get", method, self.base_url + path, path, params=None, json_body=None, headers=None,
+                timeout=timeout, reader=_json_optional, tolerate=lambda error: isinstance(error, WahaNotFound),
+            )
+        except WahaRejected as error:
+            if type(error) is WahaRejected and error.status_code in (400, 501):
+                raise WahaLookupUnavailable(
+                    error.status_code, error.body, error.reason, method=error.method, path=error.path
+                ) from error
+            raise
         return found if isinstance(found, dict) and found else None
 
     def send_text(

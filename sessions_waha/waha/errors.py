@@ -139,6 +139,22 @@ class WahaSessionNotReady(WahaRejected):
         return self.status is None
 
 
+class WahaLookupUnavailable(WahaRejected):
+    """WAHA cannot look messages up on this session, so "was it already sent?" has no answer.
+
+    NOWEB keeps no messages unless the session was started with
+    ``config.noweb.store.enabled``; without it ``GET /api/{session}/chats/{chatId}/messages/{id}``
+    is a 400 "Enable NOWEB store ..." (``store_disabled``). An engine without the endpoint
+    answers 501. Not transient: asking again gives the same answer until the session's
+    config changes. A caller that must resend does so with the same pre-generated id and
+    records that a repeat was possible (PROTOCOL §9.7).
+    """
+
+    @property
+    def store_disabled(self) -> bool:
+        return self.status_code == 400
+
+
 class WahaInvalidResponse(WahaError):
     """WAHA answered 2xx with a body the client cannot use."""
 

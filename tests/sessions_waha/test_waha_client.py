@@ -742,3 +742,48 @@ def test_message_get_finds_a_message_or_returns_none():
                               message_id="true_491511234567@c.us_3EB0AA")["ack"] == 1
     assert client.message_get(session="s1", chat_id="491511234567",
                               message_id="true_491511234567@c.us_3EB0BB") is None
+
+
+# NOWEB without config.noweb.store.enabled (NowebInMemoryStore.getMessageById throws a
+# NestJS BadRequestException with this text).
+NOWEB_STORE_DISABLED = {
+    "message": 'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" '
+               "when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store",
+    "error": "Bad Request",
+    "statusCode": 400,
+}
+
+
+def test_message_get_without_the_noweb_store_raises_lookup_unavailable(waha, client):
+    from sessions_waha.waha import WahaLookupUnavailable
+
+    waha.get(f"{BASE}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0AA",
+             status=400, json=NOWEB_STORE_DISABLED)
+    with pytest.raises(WahaLookupUnavailable) as caught:
+        client.message_get(session="s1", chat_id="491511234567", message_id="true_491511234567@c.us_3EB0AA")
+    error = caught.value
+    assert error.store_disabled and error.status_code == 400 and not error.transient
+    assert "Enable NOWEB store" in error.reason and isinstance(error, WahaRejected)
+
+
+def test_message_get_on_an_engine_without_lookups_raises_lookup_unavailable(waha, client):
+    from sessions_waha.waha import WahaLookupUnavailable
+
+    waha.get(f"{BASE}/api/s1/chats/491511234567@c.us/messages/3EB0AA", status=501,
+             json={"message": "Not implemented by the engine", "error": "Not Implemented", "statusCode": 501})
+    with pytest.raises(WahaLookupUnavailable) as caught:
+        client.message_get(session="s1", chat_id="491511234567", message_id="3EB0AA")
+    assert not caught.value.store_disabled
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (401, {"message": "Unauthorized", "statusCode": 401}, "WahaUnauthorized"),
+    (500, {"statusCode": 500, "exception": {"message": "boom"}}, "WahaRejected"),
+    (422, {"error": "Session status is not as expected. Try again later or restart the session",
+           "session": "s1", "status": "STOPPED", "expected": ["WORKING"]}, "WahaSessionNotReady"),
+])
+def test_message_get_keeps_other_failures_as_they_were(waha, client, status, body, expected):
+    waha.get(f"{BASE}/api/s1/chats/491511234567@c.us/messages/3EB0AA", status=status, json=body)
+    with pytest.raises(WahaRejected) as caught:
+        client.message_get(session="s1", chat_id="491511234567", message_id="3EB0AA")
+    assert type(caught.value).__name__ == expected
