@@ -1,16 +1,60 @@
-"""Bearer JWT authentication bound to the request's tenant."""
+"""Bearer JWT authentication bound to the request's tenant, for every API endpoint.
+
+Verifying a token's signature costs more than the rest of a cheap request, and a client
+sends the same access token for up to 15 minutes. So the result of verifying an exact token
+string (in this tenant) is remembered per process until the token expires; a token's claims
+cannot change, so a repeat needs only its expiry checked. What can change, the user, is read
+from the database on every request: deactivation, deletion, a role change and a password
+change (``token_generation``) hold at once, on every worker.
+"""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+
+from accounts.models import User
+from accounts.tokens import current_tenant_slug, token_is_current
+
+# (tenant slug, raw token) → the verified token. Bounded: cleared whole when full.
+_verified: dict[tuple[str | None, bytes], Token] = {}
+VERIFIED_CACHE_SIZE = 10_000
+
+
+def _leeway_seconds() -> float:
+    leeway = api_settings.LEEWAY
+    return leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway or 0)
 
 
 class TenantJWTAuthentication(JWTAuthentication):
-    """simplejwt with tenant-bound tokens; a missing or inactive user is ``token_invalid``."""
+    """simplejwt with tenant-bound, revocable tokens; every refusal is a 401 ``token_invalid``."""
 
-    def get_user(self, validated_token):  # type: ignore[no-untyped-def]
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        key = (current_tenant_slug(), raw_token)
+        token = _verified.get(key)
+        if token is not None and time.time() < float(token["exp"]) + _leeway_seconds():
+            return token
+        token = super().get_validated_token(raw_token)  # signature, expiry, type and tenant (accounts.tokens)
+        if len(_verified) >= VERIFIED_CACHE_SIZE:
+            _verified.clear()
+        _verified[key] = token
+        return token
+
+    def get_user(self, validated_token: Token) -> User:
         try:
-            return super().get_user(validated_token)
+            user = super().get_user(validated_token)
         except (AuthenticationFailed, InvalidToken) as exc:
             raise InvalidToken("The token's user no longer exists or is inactive.") from exc
+        if not token_is_current(validated_token.payload, user):
+            raise InvalidToken("The token was revoked (password change or deactivation); log in again.")
+        return user
+
+
+def verified_tokens_clear() -> None:
+    """Forget every remembered verification (tests, key rotation)."""
+    _verified.clear()

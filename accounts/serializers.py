@@ -10,7 +10,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.models import Role, User
-from accounts.tokens import TenantRefreshToken, current_tenant_slug
+from accounts.tokens import TenantRefreshToken, current_tenant_slug, token_is_current
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -77,6 +77,8 @@ class TenantTokenRefreshSerializer(RefreshRequestSerializer):
         user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
         if user is None or not user.is_active:
             raise InvalidToken("The token's user no longer exists or is inactive.")
+        if not token_is_current(refresh.payload, user):
+            raise InvalidToken("The token was revoked (password change or deactivation); log in again.")
         access = str(refresh.access_token)
         refresh.blacklist()
         refresh.set_jti()

@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, password_validation, user_logged_i
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -119,11 +120,14 @@ def user_delete(*, user: User) -> None:
 
 
 def user_logins_end(*, user: User) -> None:
-    """Blacklist every refresh token of ``user`` and drop their admin sessions.
+    """End every token issued to ``user`` so far, and their admin sessions.
 
-    Access tokens die at once too: authentication re-reads the user on every
-    request and refuses inactive or deleted ones.
+    Moving ``token_generation`` on revokes every access and refresh token issued
+    before (authentication and refresh compare it on every use, in every process);
+    the refresh tokens are also blacklisted, so that the token list says so.
     """
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now())
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True

@@ -8,15 +8,15 @@ authentication, refresh and logout alike.
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
 from django.db import connection
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 TENANT_CLAIM = "tenant"
+# The user's ``token_generation`` when the token was issued. Revoking a user's tokens (a password change,
+# deactivation: ``accounts.services.user_logins_end``) moves the user's counter on, which ends every access
+# and refresh token issued before, at once and in every process: the user row is read on every use.
+GENERATION_CLAIM = "gen"
 
 
 def current_tenant_slug() -> str | None:
@@ -39,6 +39,7 @@ class TenantClaimMixin:
     def for_user(cls, user):  # type: ignore[no-untyped-def]
         token = super().for_user(user)  # type: ignore[misc]
         token[TENANT_CLAIM] = current_tenant_slug()
+        token[GENERATION_CLAIM] = user.token_generation
         return token
 
 
@@ -50,33 +51,6 @@ class TenantRefreshToken(TenantClaimMixin, RefreshToken):
     access_token_class = TenantAccessToken
 
 
-# (tenant, raw token) → (user id, expiry): what verifying that exact string found. A token's claims cannot
-# change, so a repeat only needs its expiry checked; the user is still looked up on every request.
-_verified: dict[tuple[str | None, str], tuple[str, float]] = {}
-VERIFIED_CACHE_SIZE = 10_000
-
-
-def access_token_user_id(raw: str) -> str | None:
-    """The user id of ``raw`` if it is a valid access token of this tenant (None otherwise).
-
-    Verification (signature, type, tenant, expiry) is simplejwt's, remembered per process until the
-    token expires: the send fast path (messaging/wsgi.py) would otherwise spend a tenth of its time on it.
-    """
-    key = (current_tenant_slug(), raw)
-    known = _verified.get(key)
-    if known is not None and time.time() < known[1] + _leeway_seconds():
-        return known[0]
-    try:
-        token = TenantAccessToken(raw)
-        user_id, expires = str(token[api_settings.USER_ID_CLAIM]), float(token["exp"])
-    except (TokenError, KeyError, TypeError, ValueError):
-        return None
-    if len(_verified) >= VERIFIED_CACHE_SIZE:
-        _verified.clear()
-    _verified[key] = (user_id, expires)
-    return user_id
-
-
-def _leeway_seconds() -> float:
-    leeway = api_settings.LEEWAY
-    return leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway or 0)
+def token_is_current(payload: dict, user) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a token of ``user`` was issued after the last revocation of their tokens."""
+    return payload.get(GENERATION_CLAIM) == user.token_generation

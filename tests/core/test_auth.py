@@ -157,6 +157,82 @@ def test_password_change_ends_refresh_tokens(acme, make_user, client_for):
         assert BlacklistedToken.objects.filter(token__user=user).exists()
 
 
+def test_password_change_ends_the_access_tokens_issued_before_it(acme, make_user, client_for):
+    admin = make_user(acme, Role.TENANT_ADMIN)
+    user = make_user(acme, Role.AGENT)
+    old_access = client_for(acme, user)
+    assert old_access.get("/auth/profile").status_code == 200  # verified and remembered by this process
+    changed = client_for(acme, admin).patch(f"/users/{user.pk}", {"password": "Brand-New-Secret-77"}, format="json")
+    assert changed.status_code == 200
+    response = old_access.get("/auth/profile")
+    assert response.status_code == 401 and response.json()["code"] == "token_invalid"
+
+
+def test_tokens_issued_after_a_password_change_work(acme, make_user, client_for):
+    admin = make_user(acme, Role.TENANT_ADMIN)
+    user = make_user(acme, Role.AGENT)
+    client_for(acme, admin).patch(f"/users/{user.pk}", {"password": "Brand-New-Secret-77"}, format="json")
+    login = client_for(acme).post("/auth/login", {"email": user.email, "password": "Brand-New-Secret-77"},
+                                  format="json")
+    assert login.status_code == 200
+    assert client_for(acme).bearer(login.json()["access"]).get("/auth/profile").status_code == 200
+    refreshed = client_for(acme).post("/auth/refresh", {"refresh": login.json()["refresh"]}, format="json")
+    assert refreshed.status_code == 200
+
+
+def test_refresh_token_issued_before_a_password_change_is_401_even_if_not_blacklisted(acme, make_user, client_for):
+    """The generation claim ends it by itself: the blacklist is bookkeeping, not the guard."""
+    admin = make_user(acme, Role.TENANT_ADMIN)
+    user = make_user(acme, Role.AGENT)
+    refresh = str(tokens_for(acme, user))
+    client_for(acme, admin).patch(f"/users/{user.pk}", {"password": "Brand-New-Secret-77"}, format="json")
+    with tenant_context(acme):
+        BlacklistedToken.objects.all().delete()
+    response = client_for(acme).post("/auth/refresh", {"refresh": refresh}, format="json")
+    assert response.status_code == 401 and response.json()["code"] == "token_invalid"
+
+
+def test_reactivation_does_not_revive_tokens_issued_before_the_deactivation(acme, make_user, client_for):
+    admin = make_user(acme, Role.TENANT_ADMIN)
+    user = make_user(acme, Role.AGENT)
+    tokens = tokens_for(acme, user)
+    admin_client = client_for(acme, admin)
+    assert admin_client.patch(f"/users/{user.pk}", {"is_active": False}, format="json").status_code == 200
+    assert admin_client.patch(f"/users/{user.pk}", {"is_active": True}, format="json").status_code == 200
+    assert client_for(acme).bearer(str(tokens.access_token)).get("/auth/profile").status_code == 401
+    assert client_for(acme).post("/auth/refresh", {"refresh": str(tokens)}, format="json").status_code == 401
+
+
+def test_deleted_user_access_token_is_401(acme, make_user, client_for):
+    admin = make_user(acme, Role.TENANT_ADMIN)
+    user = make_user(acme, Role.AGENT)
+    old = client_for(acme, user)
+    assert old.get("/auth/profile").status_code == 200
+    assert client_for(acme, admin).delete(f"/users/{user.pk}").status_code == 204
+    assert old.get("/auth/profile").status_code == 401
+
+
+def test_password_set_in_the_console_ends_the_tokens(acme, make_user, client_for):
+    from accounts.admin import PasswordResetForm
+
+    user = make_user(acme, Role.AGENT)
+    old = client_for(acme, user)
+    assert old.get("/auth/profile").status_code == 200
+    with tenant_context(acme):
+        form = PasswordResetForm(user, {"password1": "Console-Set-Secret-88", "password2": "Console-Set-Secret-88"})
+        assert form.is_valid(), form.errors
+        form.save()
+    assert old.get("/auth/profile").status_code == 401
+
+
+def test_logout_leaves_other_refresh_tokens_alive(acme, make_user, client_for):
+    user = make_user(acme, Role.AGENT)
+    first, second = str(tokens_for(acme, user)), str(tokens_for(acme, user))
+    assert client_for(acme).post("/auth/logout", {"refresh": first}, format="json").status_code == 204
+    assert client_for(acme).post("/auth/refresh", {"refresh": first}, format="json").status_code == 401
+    assert client_for(acme).post("/auth/refresh", {"refresh": second}, format="json").status_code == 200
+
+
 @pytest.mark.parametrize("password", ["short-Pass-1", "ü" * 60 + "-long-password-over-72-bytes"])
 def test_production_hasher_is_bcrypt_sha256_with_12_rounds(settings, password):
     assert settings.PASSWORD_HASHERS[-2] == "django.contrib.auth.hashers.BCryptSHA256PasswordHasher"
