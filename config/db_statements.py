@@ -7,13 +7,13 @@ the settings: Django turns preparing off unless told): one round trip, no
 Inside a caller's transaction it runs in a savepoint instead, so that a
 failure does not poison that transaction.
 
-The WSGI fast paths skip Django's per-request ``SELECT 1`` probe, so a
-statement may meet a connection the database dropped (restart, idle timeout).
-``fetch_one_retrying`` retries once on a new connection; callers use it only
-for statements that are idempotent (a pre-generated id, ``ON CONFLICT``), so a
-first attempt that did commit before the connection broke is not repeated.
-``read_retrying`` does the same for the lookups a fast path makes before its
-statement (the tenant, the webhook's route).
+Django probes a reused connection once per request (``CONN_HEALTH_CHECKS``),
+but the database can still drop it between that probe and the statement, and
+Celery tasks have no request. ``fetch_one_retrying`` retries once on a new
+connection; callers use it only for statements that are idempotent (a
+pre-generated id, ``ON CONFLICT``), so a first attempt that did commit before
+the connection broke is not repeated. ``read_retrying`` does the same for
+reads (the tenant, the webhook's route).
 """
 
 from __future__ import annotations
@@ -67,6 +67,6 @@ def read_retrying(read: Callable[[], T]) -> T:
 
 
 def table(schema_name: str, model: Any) -> str:
-    """``"schema"."table"`` for a model: the fast paths never switch the search_path."""
+    """``"schema"."table"`` for a model: a hand-written statement never depends on the search_path."""
     quote = connection.ops.quote_name
     return f"{quote(schema_name)}.{quote(model._meta.db_table)}"

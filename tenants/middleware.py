@@ -33,7 +33,7 @@ def _cached(kind: str, key: str, load) -> Tenant | None:  # type: ignore[no-unty
     hit = _cache.get((kind, key))
     if hit and now - hit[0] < settings.TENANT_CACHE_SECONDS:
         return hit[1]
-    tenant = db_statements.read_retrying(load)  # the fast paths skip Django's connection probe
+    tenant = db_statements.read_retrying(load)  # a connection dropped since the request began
     if len(_cache) > 10_000:
         _cache.clear()
     _cache[(kind, key)] = (now, tenant)

@@ -235,7 +235,7 @@ def route_for(session_name: str) -> SessionRoute | None:
     cached = _route_cache.get(session_name)
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
-    route = db_statements.read_retrying(  # the fast path skips Django's connection probe
+    route = db_statements.read_retrying(  # a connection dropped since the request began
         SessionRoute.objects.select_related("tenant").filter(waha_session_name=session_name).first)
     if route is not None and ttl > 0:
         with _route_cache_lock:

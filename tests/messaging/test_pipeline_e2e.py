@@ -116,10 +116,10 @@ def _drop_web_connections(django_db_blocker) -> int:
 
 
 def test_the_database_dropping_web_connections_fails_no_request(live, django_db_blocker):
-    """The fast paths skip Django's per-request connection probe (config.fast_paths), so their first read
-    (the tenant lookup: TENANT_CACHE_SECONDS is 0 in this stack), the send statement, and the webhook's
-    route lookup and insert must each retry on a new connection. No send may fail, and the acks that
-    arrive as webhooks must all be applied: every message ends read, each sent once."""
+    """A PostgreSQL restart or idle timeout must fail no request: the tenant lookup (TENANT_CACHE_SECONDS is 0
+    in this stack), the send statement, and the webhook's route lookup and insert each meet a dropped
+    connection here. No send may fail, and the acks that arrive as webhooks must all be applied: every
+    message ends read, each sent once."""
     sent = []
 
     def send(count: int, prefix: int) -> None:

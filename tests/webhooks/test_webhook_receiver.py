@@ -32,10 +32,10 @@ PROTOCOL_VECTOR_HMAC = ("208f8a55dde9e05519e898b10b89bf0d0b3b0fdf11fdbf09b6b9047
                         "097c462b2b17a6ce93b6b47a136cf2e78a33a63f6752c2c1631777076153fa89")
 
 
-@pytest.fixture(params=["django_view", "wsgi_fast_path"])
+@pytest.fixture(params=["test_client", "wsgi_entry_point"])
 def public_client(request, db):
-    """Every case runs through the DRF view and through gunicorn's entry point (webhooks/wsgi.py)."""
-    return TenantClient(fast_paths=False) if request.param == "django_view" else WsgiClient()
+    """Every case runs through Django's test client and through gunicorn's entry point (config.wsgi)."""
+    return TenantClient() if request.param == "test_client" else WsgiClient()
 
 
 def sample(name: str, **labels) -> float:
@@ -399,14 +399,14 @@ def test_unknown_session_is_not_remembered_once_its_route_exists(public_client, 
 # ---------------------------------------------------------------- gunicorn's entry point
 
 
-def test_wsgi_entry_point_answers_webhooks_itself_and_everything_else_through_django(acme, acme_routed):
+def test_wsgi_entry_point_answers_webhooks_through_django_like_every_request(acme, acme_routed):
     client = WsgiClient()
     body = compact(envelope(acme_routed, "presence.update", {}))
     response = post(client, body, key=acme_routed.key, HTTP_X_REQUEST_ID="wsgi-test-0001")
     assert response.status_code == 200 and response.json()["outcome"] == "ignored"
     assert response["X-Request-ID"] == "wsgi-test-0001" and response["X-Content-Type-Options"] == "nosniff"
-    assert response.started_by == ["config.fast_paths"]  # Django's handler did not run
-    assert response["X-Frame-Options"] == "DENY"  # the security headers are there all the same
+    assert response.started_by == ["django"]  # one request path: Django's handler and its middleware
+    assert response["X-Frame-Options"] == "DENY"
     assert counts(acme)["events"] == 1
     other = client.get("/webhooks/health")
     assert other.status_code == 200 and other.started_by == ["django"]

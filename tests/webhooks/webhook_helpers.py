@@ -156,8 +156,7 @@ class WsgiResponse:
 class WsgiClient:
     """Requests through ``config.wsgi.application``, as gunicorn makes them.
 
-    ``POST /webhooks/waha`` takes the WSGI fast path there (webhooks/wsgi.py);
-    anything else reaches Django. Like Django's test client, it keeps the
+    Every request reaches Django's handler there, as any other. Like Django's test client, it keeps the
     request signals from closing the test's database connection.
     """
 
@@ -197,7 +196,7 @@ class WsgiClient:
             signals.request_started.connect(close_old_connections)
             signals.request_finished.connect(close_old_connections)
         response = WsgiResponse(started["status"], started["headers"], content)
-        # Who started the request: "config.fast_paths" (a fast route), "django", or both (a route let Django answer).
+        # Who started the request: "django" (its handler), once per request.
         response.started_by = senders
         return response
 
