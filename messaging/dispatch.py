@@ -32,6 +32,7 @@ from sessions_waha.services import waha_client
 from sessions_waha.waha import (
     WahaClient,
     WahaError,
+    WahaLookupUnavailable,
     WahaRejected,
     WahaSessionNotReady,
     WahaTimeout,
@@ -178,7 +179,7 @@ def _deliver(client: WahaClient, session: Session, message: Message, checks: _Nu
     attempt: dict[str, Any] = {"attempt": message.attempts, "at": timezone.now().isoformat()}
     outcome = Outcome(message=message, attempt=attempt)
     try:
-        if message.attempts > 1 and message.wa_id and _already_in_waha(client, session, message):
+        if message.attempts > 1 and _look_before_resending(client, session, message, attempt):
             outcome.waha_message_id, outcome.wa_id = message.waha_message_id, message.wa_id
             attempt["outcome"] = "found_in_waha"
             return outcome
@@ -205,10 +206,27 @@ def _deliver(client: WahaClient, session: Session, message: Message, checks: _Nu
     return outcome
 
 
-def _already_in_waha(client: WahaClient, session: Session, message: Message) -> bool:
-    """Look before resending: a previous attempt may have reached WAHA (PROTOCOL §9.7)."""
-    return client.message_get(session=session.waha_name, chat_id=message.chat_id,
-                              message_id=message.waha_message_id or message.wa_id) is not None
+def _look_before_resending(client: WahaClient, session: Session, message: Message, attempt: dict[str, Any]) -> bool:
+    """Look before resending: a previous attempt may have reached WAHA (PROTOCOL §9.7).
+
+    True when WAHA already has the message. When it cannot be asked (no pre-generated id, or
+    ``WahaLookupUnavailable``: NOWEB without its store, an engine without lookups) the message
+    is resent all the same, with the same id, and ``attempt`` records that it may now exist
+    twice: failing it would lose a message that most likely never left.
+    """
+    if not message.wa_id:
+        attempt.update(lookup="no_id", repeat_possible=True)
+        return False
+    try:
+        found = client.message_get(session=session.waha_name, chat_id=message.chat_id,
+                                   message_id=message.waha_message_id or message.wa_id)
+    except WahaLookupUnavailable as exc:
+        attempt.update(lookup="store_disabled" if exc.store_disabled else "unsupported", repeat_possible=True)
+        logger.warning("dispatch.resend_unchecked message_id=%s status=%s reason=%s", message.pk, exc.status_code,
+                       exc.reason[:200])
+        return False
+    attempt["lookup"] = "found" if found is not None else "not_found"
+    return found is not None
 
 
 def retry_delay(attempt: int) -> float:

@@ -4,7 +4,10 @@
   a worker died) get their session's dispatcher kicked again;
 - ``sending`` messages stuck past ``SENDING_STUCK_SECONDS`` (a worker killed
   mid-send) are looked up in WAHA by their pre-generated id: found means
-  sent, missing means queued again with the same id;
+  sent, missing means queued again with the same id. A session that cannot
+  look messages up (NOWEB without its store) also gets the message queued
+  again with the same id: the dispatcher's attempt then records that a repeat
+  was possible;
 - batches with nothing left open get their ``completed_at``.
 """
 
@@ -20,7 +23,7 @@ from messaging import status
 from messaging.models import IdempotencyKey, Message, MessageStatus
 from messaging.services import batches_complete, dispatch_kick
 from sessions_waha.services import waha_client
-from sessions_waha.waha import WahaError
+from sessions_waha.waha import WahaError, WahaLookupUnavailable
 
 logger = logging.getLogger("messaging.sweeper")
 
@@ -62,6 +65,11 @@ def _settle(message: Message) -> None:
             found = waha_client(message.session.waha_server).message_get(
                 session=message.session.waha_name, chat_id=message.chat_id,
                 message_id=message.waha_message_id or message.wa_id)
+        except WahaLookupUnavailable as exc:
+            # Asking again would never answer: resend with the same id rather than leave it stuck.
+            logger.warning("sweeper.lookup_unavailable message_id=%s status=%s", message.pk, exc.status_code)
+            attempt.update(lookup="store_disabled" if exc.store_disabled else "unsupported", repeat_possible=True)
+            found = None
         except WahaError as exc:
             logger.warning("sweeper.lookup_failed message_id=%s error=%s", message.pk, type(exc).__name__)
             return  # try again on the next sweep

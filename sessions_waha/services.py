@@ -32,6 +32,13 @@ WEBHOOK_EVENTS = [
     "session.status", "message", "message.ack", "message.ack.group",
     "message.revoked", "message.edited", "message.reaction",
 ]
+# NOWEB keeps no messages without its store, and then cannot answer the lookup that
+# comes before a resend (PROTOCOL §9.7: 400 "Enable NOWEB store ..."). fullSync stays off:
+# it would download the phone's whole history, and only messages sent from now on are
+# looked up. Other engines ignore the key (GOWS stores messages by default, WEBJS reads
+# them from WhatsApp Web), so every session gets it: the engine is not known before WAHA
+# reports it.
+NOWEB_STORE = {"enabled": True, "fullSync": False}
 STATUS_STALE_AFTER = timedelta(seconds=10)
 _KNOWN_STATUSES = {choice.value for choice in SessionStatus}
 LOST_IN_WAHA = "Session not found in WAHA"
@@ -74,7 +81,8 @@ def webhook_url() -> str:
 
 
 def webhook_config(*, tenant: Tenant, session: Session, hmac_key: str) -> dict[str, Any]:
-    """The WAHA session config: our signed webhook and tenant metadata (PROTOCOL §2, §5)."""
+    """The whole WAHA session config (PROTOCOL §2, §5): our signed webhook, tenant metadata,
+    and the NOWEB message store that lookups before a resend need."""
     return {
         "webhooks": [{
             "url": webhook_url(),
@@ -83,6 +91,7 @@ def webhook_config(*, tenant: Tenant, session: Session, hmac_key: str) -> dict[s
             "retries": {"policy": "exponential", "delaySeconds": 2, "attempts": 10},
         }],
         "metadata": {"tenant": tenant.slug, "session_id": str(session.id)},
+        "noweb": {"store": dict(NOWEB_STORE)},
     }
 
 
@@ -229,18 +238,35 @@ def _webhook_outdated(info: dict[str, Any]) -> bool:
     return webhook_url() not in [hook.get("url") for hook in hooks if isinstance(hook, dict)]
 
 
-def session_webhook_update(*, session: Session) -> Session:
-    """Give WAHA the session's config again, with today's webhook address.
+def _store_missing(info: dict[str, Any]) -> bool:
+    """A NOWEB session running without its message store (created before the store was part of
+    the config, or changed by hand), so a send that timed out cannot be looked up before a resend."""
+    engine = info.get("engine")
+    engine = engine.get("engine") if isinstance(engine, dict) else engine
+    if not isinstance(engine, str) or engine.upper() != "NOWEB":
+        return False  # only NOWEB needs it: no restart for a key the engine ignores
+    store = ((info.get("config") or {}).get("noweb") or {}).get("store") or {}
+    return store.get("enabled") is not True
 
-    WAHA replaces the whole config and restarts a running session; a paired phone stays paired.
+
+def session_webhook_update(*, session: Session, reasons: tuple[str, ...] = ("webhook_url",)) -> Session:
+    """Give WAHA the session's whole config again: today's webhook address and the NOWEB store.
+
+    WAHA replaces the whole config and restarts a running session. That is acceptable because
+    it happens only when the config WAHA holds is wrong (``reasons``: ``webhook_url``,
+    ``noweb_store``), so once per session and change: the phone stays paired, the restart takes
+    seconds, and a send meanwhile waits in WAHA's status wait (up to ~15 s) or is retried.
     """
     config = _stored_config(session)
     try:
         waha_client(session.waha_server).session_update(name=session.waha_name, config=config)
     except WahaError as exc:
-        raise _unavailable(exc, "update the session's webhook") from exc
-    logger.warning("session.webhook_updated session_id=%s waha_name=%s url=%s", session.id, session.waha_name,
-                   webhook_url())
+        raise _unavailable(exc, "update the session's config") from exc
+    if "webhook_url" in reasons:
+        logger.warning("session.webhook_updated session_id=%s waha_name=%s url=%s", session.id, session.waha_name,
+                       webhook_url())
+    if "noweb_store" in reasons:
+        logger.warning("session.store_enabled session_id=%s waha_name=%s", session.id, session.waha_name)
     return session
 
 
@@ -314,18 +340,24 @@ def session_delete(*, session: Session) -> None:
 
 
 def sessions_reconcile() -> dict[str, int]:
-    """Bring WAHA in line with this tenant's sessions: create missing ones, refresh the rest, and point
-    the webhooks of any that still post to an old address at ``WEBHOOK_BASE_URL``."""
-    counts = {"provisioned": 0, "refreshed": 0, "webhooks_updated": 0, "failed": 0}
+    """Bring WAHA in line with this tenant's sessions: create missing ones, refresh the rest, and give
+    WAHA the config again (one PUT) of any that still post to an old address (``WEBHOOK_BASE_URL``
+    changed) or run on NOWEB without the message store."""
+    counts = {"provisioned": 0, "refreshed": 0, "webhooks_updated": 0, "store_enabled": 0, "failed": 0}
     for session in Session.objects.alive().select_related("waha_server"):
         try:
             session, info = _refresh(session) if session.provisioned else (session, None)
             if not session.provisioned or session.last_error == LOST_IN_WAHA:
                 session_provision(session=session)
                 counts["provisioned"] += 1
-            elif info is not None and _webhook_outdated(info):
-                session_webhook_update(session=session)
-                counts["webhooks_updated"] += 1
+                continue
+            reasons = () if info is None else tuple(
+                reason for reason, wrong in (("webhook_url", _webhook_outdated(info)),
+                                             ("noweb_store", _store_missing(info))) if wrong)
+            if reasons:
+                session_webhook_update(session=session, reasons=reasons)
+                counts["webhooks_updated"] += "webhook_url" in reasons
+                counts["store_enabled"] += "noweb_store" in reasons
             else:
                 counts["refreshed"] += 1
         except ServiceError as exc:

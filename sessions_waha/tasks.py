@@ -25,7 +25,7 @@ def sessions_reconcile_all() -> None:
     for tenant in Tenant.objects.filter(is_active=True):
         with tenant_context(tenant):
             counts = services.sessions_reconcile()
-        if counts["provisioned"] or counts["webhooks_updated"] or counts["failed"]:
-            logger.info("sessions.reconciled tenant=%s provisioned=%s refreshed=%s webhooks_updated=%s failed=%s",
-                        tenant.slug, counts["provisioned"], counts["refreshed"], counts["webhooks_updated"],
-                        counts["failed"])
+        if counts["provisioned"] or counts["webhooks_updated"] or counts["store_enabled"] or counts["failed"]:
+            logger.info("sessions.reconciled tenant=%s provisioned=%s refreshed=%s webhooks_updated=%s "
+                        "store_enabled=%s failed=%s", tenant.slug, counts["provisioned"], counts["refreshed"],
+                        counts["webhooks_updated"], counts["store_enabled"], counts["failed"])

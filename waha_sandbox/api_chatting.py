@@ -12,6 +12,7 @@ from aiohttp import web
 from .ids import build_message_id, ensure_suffix, now_ms, wa_id
 from .payloads import ack_payload, send_response, sent_message_payload
 from .responses import (
+    NOWEB_STORE_DISABLED,
     empty,
     engine_failure,
     file_not_found,
@@ -159,6 +160,8 @@ async def _send(request: web.Request, kind: str, body=None, status: int = 201) -
     if chat_id.endswith(("@c.us", "@s.whatsapp.net")):
         rec.not_on_whatsapp = not sb.numbers.exists(_user_part(chat_id))
     rec, _dup = sb.messages.record(rec)
+    # A NOWEB store holds only what was sent while it was on; a repeat sent with it on is stored.
+    rec.stored = rec.stored or s.keeps_messages(engine)
     s.activity = now_ms()
     sb.dispatcher.emit(s, "message.any", sent_message_payload(rec, me_id))
     schedule_acks(sb, s, rec)
@@ -233,15 +236,21 @@ async def new_message_id(request: web.Request) -> web.Response:
 
 @routes.get("/api/{session}/chats/{chat_id}/messages/{message_id}")
 async def message_get(request: web.Request) -> web.Response:
-    """A sent message by its serialized or bare id; 404 when the sandbox never got it."""
+    """A sent message by its serialized or bare id; 404 when the engine's store does not have it.
+
+    NOWEB without ``config.noweb.store.enabled`` cannot look anything up: 400, as real WAHA.
+    """
     sb = sandbox_of(request)
     name = request.match_info["session"]
-    if sb.sessions.get(name) is None:
+    s = sb.sessions.get(name)
+    if s is None:
         return nest_error(404, "Session not found")
+    if not s.keeps_messages(sb.settings.engine):
+        return nest_error(400, NOWEB_STORE_DISABLED)
     message_id = request.match_info["message_id"]
     bare = message_id.split("_")[2] if message_id.count("_") >= 2 else message_id
     rec = sb.messages.find(name, bare)
-    if rec is None:
+    if rec is None or not rec.stored:
         return nest_error(404, "Message not found")
     return jresp(sent_message_payload(rec, None))
 

@@ -11,6 +11,12 @@ JSON_CT = "application/json; charset=utf-8"
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 STATUS_ERROR = "Session status is not as expected. Try again later or restart the session"
+# NowebInMemoryStore (the store of a NOWEB session started without config.noweb.store.enabled)
+# throws a BadRequestException with this text for every store read, getMessageById included.
+NOWEB_STORE_DISABLED = (
+    'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" '
+    "when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store"
+)
 
 
 def dumps(obj) -> bytes:

@@ -45,6 +45,19 @@ class Session:
     def running(self) -> bool:
         return self.status != STOPPED
 
+    def keeps_messages(self, engine: str) -> bool:
+        """Whether the engine stores this session's messages, so that they can be looked up.
+
+        NOWEB keeps none unless ``config.noweb.store.enabled`` is true (WAHA applies a changed
+        config by restarting the session, so the current config is the one it runs with).
+        GOWS stores messages unless ``config.gows.storage.messages`` is false (not modelled
+        here) and WEBJS reads them from WhatsApp Web: both always answer.
+        """
+        if engine != "NOWEB":
+            return True
+        store = ((self.config or {}).get("noweb") or {}).get("store") or {}
+        return store.get("enabled") is True
+
     def cancel_timers(self) -> None:
         for handle in self.timers:
             handle.cancel()

@@ -55,6 +55,7 @@ class SentMessage:
         "participant",
         "reply_to",
         "session",
+        "stored",
         "text",
         "timestamp",
         "wa",
@@ -77,6 +78,7 @@ class SentMessage:
         self.ack = 0
         self.not_on_whatsapp = False
         self.media_url: str | None = None
+        self.stored = False  # in the engine's message store, so GET .../messages/{id} finds it
 
     @property
     def is_group(self) -> bool:

@@ -198,3 +198,70 @@ def test_retry_delays_keep_retrying_for_at_least_a_minute(settings):
 
     for _ in range(50):
         assert sum(retry_delay(attempt) for attempt in range(1, settings.MESSAGE_MAX_ATTEMPTS)) >= 60
+
+
+def without_noweb_store(sandbox, session):
+    """Make WAHA hold the session as NOWEB without its message store (created before it was in the config)."""
+    from waha_sandbox.testing import wait_until
+
+    config = sandbox.session(session.waha_name)["config"]
+    del config["noweb"]
+    sandbox.http.put(f"{sandbox.base_url}/api/sessions/{session.waha_name}", json={"config": config},
+                     timeout=10).raise_for_status()
+    wait_until(lambda: sandbox.session(session.waha_name)["status"] == "WORKING", timeout=5,
+               message="session WORKING again after the PUT")
+
+
+def test_resend_without_a_possible_lookup_keeps_the_id_and_says_a_repeat_was_possible(
+        acme, working_session, queue, sandbox, settings):
+    """NOWEB without its store answers the lookup with 400: the message is resent with the same id, not failed."""
+    from sessions_waha.waha import clear_client_cache
+
+    without_noweb_store(sandbox, working_session)
+    settings.WAHA_READ_TIMEOUT = 0.5
+    clear_client_cache()
+    message = queue()
+    sandbox.faults(hang=True, hang_mode="after_send")  # WAHA gets the message, its answer is lost
+    run(acme, working_session)
+    sandbox.faults()
+    pending = reload(acme, message)
+    assert pending.status == "queued" and pending.attempt_log[-1]["error"] == "WahaTimeout" and pending.wa_id
+    with tenant_context(acme):
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=pending.created_at)
+    run(acme, working_session)
+    done = reload(acme, message)
+    (waha,) = sandbox_sends(sandbox)
+    assert done.status == "sent" and done.attempts == 2 and done.wa_id == pending.wa_id
+    assert waha["waId"] == done.wa_id and waha["count"] == 2  # sent again, under the same id
+    last = done.attempt_log[-1]
+    assert last["outcome"] == "sent" and last["lookup"] == "store_disabled" and last["repeat_possible"] is True
+    clear_client_cache()
+
+
+def test_sweeper_requeues_a_stuck_message_it_cannot_look_up_and_the_resend_keeps_its_id(
+        acme, working_session, queue, sandbox, settings):
+    """A worker died after WAHA got the message; the lookup is impossible, so it must not stay `sending`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging import sweeper
+    from sessions_waha.services import waha_client
+
+    without_noweb_store(sandbox, working_session)
+    message = queue()
+    with tenant_context(acme):
+        (claimed,) = dispatch._claim(working_session, 1)
+        dispatch._assign_ids(working_session, [claimed])
+        waha_client(working_session.waha_server).send_text(
+            session=working_session.waha_name, chat_id=claimed.chat_id, text=claimed.text, message_id=claimed.wa_id)
+        Message.objects.filter(pk=message.pk).update(
+            sending_started_at=timezone.now() - timedelta(seconds=settings.SENDING_STUCK_SECONDS + 5))
+        assert sweeper.settle_stuck_sending() == 1
+    requeued = reload(acme, message)
+    assert requeued.status == "queued" and requeued.wa_id == claimed.wa_id
+    run(acme, working_session)
+    done = reload(acme, message)
+    (waha,) = sandbox_sends(sandbox)
+    assert done.status == "sent" and waha["waId"] == claimed.wa_id and waha["count"] == 2
+    assert done.attempt_log[-1]["repeat_possible"] is True

@@ -36,6 +36,8 @@ def test_create_registers_signed_webhook_and_starts_in_waha(api, acme, sandbox, 
     assert {"message", "message.ack", "session.status"} <= set(hook["events"])
     assert hook["hmac"]["key"] == route.hmac_key and len(route.hmac_key) >= 64
     assert waha["config"]["metadata"] == {"tenant": "acme", "session_id": body["id"]}
+    # NOWEB keeps messages (and answers the lookup before a resend) only with its store on.
+    assert waha["config"]["noweb"] == {"store": {"enabled": True, "fullSync": False}}
     assert waha["status"] != "STOPPED"
     assert route.tenant == acme
 

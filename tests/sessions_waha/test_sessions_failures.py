@@ -149,3 +149,53 @@ def test_reconcile_updates_the_webhook_once_waha_answers_again(api, acme, sandbo
     with tenant_context(acme):
         assert services.sessions_reconcile()["webhooks_updated"] == 1
     assert sandbox.session(waha_name)["config"]["webhooks"][0]["url"] == "https://gateway.example.com/webhooks/waha"
+
+
+def _drop_the_store_in_waha(sandbox, waha_name):
+    """What WAHA holds for a session created before the store was part of the config."""
+    config = sandbox.session(waha_name)["config"]
+    del config["noweb"]
+    response = sandbox.http.put(f"{sandbox.base_url}/api/sessions/{waha_name}", json={"config": config}, timeout=10)
+    assert response.status_code == 200 and "noweb" not in sandbox.session(waha_name)["config"]
+    return config
+
+
+def _wait_working(sandbox, waha_name):
+    from waha_sandbox.testing import wait_until
+
+    wait_until(lambda: sandbox.session(waha_name)["status"] == "WORKING", timeout=5, message=f"{waha_name} WORKING")
+
+
+def test_reconcile_gives_a_noweb_session_its_message_store_once(api, acme, sandbox):
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    with tenant_context(acme):
+        waha_name = Session.objects.get(pk=created["id"]).waha_name
+    sandbox.pair(waha_name)
+    before = _drop_the_store_in_waha(sandbox, waha_name)
+    _wait_working(sandbox, waha_name)
+    with tenant_context(acme):
+        first = services.sessions_reconcile()
+    after = sandbox.session(waha_name)["config"]
+    assert first["store_enabled"] == 1 and first["webhooks_updated"] == 0 and first["failed"] == 0
+    assert after["noweb"] == {"store": {"enabled": True, "fullSync": False}}
+    # PUT replaces the whole config: the webhook (same signing key) and the metadata came along.
+    assert after["webhooks"] == before["webhooks"] and after["metadata"] == before["metadata"]
+    _wait_working(sandbox, waha_name)  # WAHA restarted it; the phone stayed paired
+    with tenant_context(acme):
+        again = services.sessions_reconcile()
+    assert again["store_enabled"] == 0 and again["refreshed"] == 1
+
+
+@pytest.mark.parametrize("engine", ["GOWS", "WEBJS"])
+def test_reconcile_leaves_other_engines_without_the_noweb_store_alone(api, acme, sandbox, engine):
+    sandbox.control("POST", "/sandbox/config", json={"engine": engine})
+    created = api.post("/waha/sessions", {"name": "support"}, format="json").json()
+    with tenant_context(acme):
+        waha_name = Session.objects.get(pk=created["id"]).waha_name
+    sandbox.pair(waha_name)
+    _drop_the_store_in_waha(sandbox, waha_name)
+    _wait_working(sandbox, waha_name)
+    with tenant_context(acme):
+        counts = services.sessions_reconcile()
+    assert counts["store_enabled"] == 0 and counts["refreshed"] == 1
+    assert "noweb" not in sandbox.session(waha_name)["config"]  # no PUT, so no restart

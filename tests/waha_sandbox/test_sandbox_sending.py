@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 
@@ -195,7 +196,9 @@ def test_message_get_finds_sent_messages_by_id():
         import requests
 
         headers = {"X-Api-Key": "k-0123456789"}
-        requests.post(sb.url("/api/sessions"), json={"name": "s1", "start": True}, headers=headers, timeout=5)
+        store = {"noweb": {"store": {"enabled": True, "fullSync": False}}}
+        requests.post(sb.url("/api/sessions"), json={"name": "s1", "start": True, "config": store},
+                      headers=headers, timeout=5)
         sb.control("/sandbox/sessions/s1/pair", {})
         sent = requests.post(sb.url("/api/sendText"), json={"session": "s1", "chatId": "4915100000001",
                                                              "text": "hi", "id": "3EB0LOOKUP01"},
@@ -208,3 +211,52 @@ def test_message_get_finds_sent_messages_by_id():
         missing = requests.get(sb.url("/api/s1/chats/4915100000001@c.us/messages/3EB0NEVERSENT"),
                                headers=headers, timeout=5)
         assert missing.status_code == 404
+
+
+NOWEB_STORE_DISABLED = (
+    'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" '
+    "when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store"
+)
+NOWEB_STORE = {"noweb": {"store": {"enabled": True, "fullSync": False}}}
+
+
+def _lookup(api, session: str, wa: str):
+    return api.get(f"/api/{session}/chats/4915100000001@c.us/messages/true_4915100000001@c.us_{wa}")
+
+
+def test_noweb_lookup_without_the_store_is_wahas_400(api):
+    api.working("s")
+    assert _send(api, chatId="4915100000001", id="3EB0NOSTORE1").status_code == 201
+    r = _lookup(api, "s", "3EB0NOSTORE1")
+    assert r.status_code == 400
+    # NestJS BadRequestException, keys in this order, compact like JSON.stringify.
+    assert r.content == (b'{"message":' + json.dumps(NOWEB_STORE_DISABLED).encode()
+                         + b',"error":"Bad Request","statusCode":400}')
+
+
+def test_noweb_lookup_with_the_store_finds_what_was_sent_while_it_was_on(api):
+    api.working("s", config=NOWEB_STORE)
+    assert _send(api, chatId="4915100000001", id="3EB0STORED01").status_code == 201
+    found = _lookup(api, "s", "3EB0STORED01")
+    assert found.status_code == 200 and found.json()["id"] == "true_4915100000001@c.us_3EB0STORED01"
+    assert _lookup(api, "s", "3EB0NEVERSENT").status_code == 404
+
+
+def test_enabling_the_store_later_does_not_recover_earlier_sends(api):
+    api.working("s")
+    _send(api, chatId="4915100000001", id="3EB0BEFORE01")
+    assert api.put("/api/sessions/s", {"config": NOWEB_STORE}).status_code == 200
+    api.wait_status("s", "WORKING")  # PUT restarts the session; the pairing survives
+    assert _lookup(api, "s", "3EB0BEFORE01").status_code == 404
+    _send(api, chatId="4915100000001", id="3EB0BEFORE01")  # the same id again, now with the store on
+    assert _lookup(api, "s", "3EB0BEFORE01").status_code == 200
+
+
+@pytest.mark.parametrize("engine", ["GOWS", "WEBJS"])
+def test_other_engines_look_messages_up_without_any_store_config(api, engine):
+    api.post("/sandbox/config", {"engine": engine})
+    api.working("s")
+    body = _send(api, chatId="4915100000001").json()
+    serialized = body["id"] if engine == "GOWS" else body["id"]["_serialized"]
+    r = api.get(f"/api/s/chats/4915100000001@c.us/messages/{serialized}")
+    assert r.status_code == 200 and r.json()["id"] == serialized
