@@ -11,15 +11,18 @@ change (``token_generation``) hold at once, on every worker.
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 
+from django.db import DEFAULT_DB_ALIAS, connection
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
 from accounts.tokens import current_tenant_slug, token_is_current
+from config import db_statements
 
 # (tenant slug, raw token) → the verified token. Bounded: cleared whole when full.
 _verified: dict[tuple[str | None, bytes], Token] = {}
@@ -46,13 +49,33 @@ class TenantJWTAuthentication(JWTAuthentication):
         return token
 
     def get_user(self, validated_token: Token) -> User:
-        try:
-            user = super().get_user(validated_token)
-        except (AuthenticationFailed, InvalidToken) as exc:
-            raise InvalidToken("The token's user no longer exists or is inactive.") from exc
+        user = user_by_id(validated_token.get(api_settings.USER_ID_CLAIM))
+        if user is None or not user.is_active:
+            raise InvalidToken("The token's user no longer exists or is inactive.")
         if not token_is_current(validated_token.payload, user):
             raise InvalidToken("The token was revoked (password change or deactivation); log in again.")
         return user
+
+
+_USER_COLUMNS = [field.attname for field in User._meta.concrete_fields]
+_user_sql: dict[str, str] = {}
+
+
+def user_by_id(user_id: object) -> User | None:
+    """The user row of this tenant, read on every authenticated request by one prepared statement
+    (the ORM built the same query anew each time: a third of a cheap request's CPU)."""
+    try:
+        user_id = uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    schema = connection.schema_name
+    sql = _user_sql.get(schema)
+    if sql is None:
+        columns = ", ".join(connection.ops.quote_name(column) for column in _USER_COLUMNS)
+        table = db_statements.table(schema, User)
+        sql = _user_sql[schema] = f"SELECT {columns} FROM {table} WHERE id = %(id)s"  # noqa: S608 - identifiers
+    row = db_statements.read_retrying(lambda: db_statements.fetch_one(sql, {"id": user_id}))
+    return User.from_db(DEFAULT_DB_ALIAS, _USER_COLUMNS, row) if row is not None else None
 
 
 def verified_tokens_clear() -> None:
