@@ -47,6 +47,8 @@ STATUS_RANK = {
     MessageStatus.DELIVERED: 3, MessageStatus.READ: 4,
 }
 OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
+# WhatsApp's limit for one text: checked on a send's text and on each personalised bulk text.
+TEXT_MAX_LENGTH = 4096
 
 
 class Conversation(models.Model):

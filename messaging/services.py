@@ -22,8 +22,18 @@ from config.ids import uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
 from config.quiet import QuietWindow
 from messaging import bulk_sql, metrics, send_sql
-from messaging.models import OPEN_STATUSES, Batch, Conversation, Direction, Message, MessageStatus, MessageType
+from messaging.models import (
+    OPEN_STATUSES,
+    TEXT_MAX_LENGTH,
+    Batch,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageType,
+)
 from messaging.permissions import MessagesAccess
+from messaging.personalise import Template, TemplateError, VariablesError, template_parse, variables_check
 from messaging.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
 
@@ -173,38 +183,27 @@ def _message_send_idempotent(*, sender_id: object, session_reference: str, chat_
     return message, True
 
 
-class _Missing(dict):
-    def __missing__(self, key: str) -> str:
-        raise KeyError(key)
-
-
-def _personalise(template: str, variables: Any) -> str:
-    """``Hi {name}!`` with ``{"name": "Ana"}``; a missing variable raises KeyError."""
-    if not isinstance(variables, dict):
-        raise TypeError("variables must be an object")
-    if "{" not in template:
-        return template
-    return template.format_map(_Missing({str(k): v for k, v in variables.items()}))
-
-
-def _bulk_recipients(template: str, recipients: list[Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+def _bulk_recipients(template: Template, recipients: list[Any]
+                     ) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
     """Validate and personalise every recipient; return (chat_id, text) pairs and rejections."""
     accepted, rejected = [], []
     for index, recipient in enumerate(recipients):
         to = recipient.get("to") if isinstance(recipient, dict) else None
         try:
             chat_id = recipient_chat_id(to)
-            text = _personalise(template, recipient.get("variables") or {})
-            if "\x00" in text:
-                raise ValueError("variables must not contain NUL characters")
+            text = template.render(variables_check(recipient.get("variables")))
         except InvalidRecipient as exc:
             rejected.append({"index": index, "to": to, "errors": {"to": [exc.reason]}})
         except KeyError as exc:
             rejected.append({"index": index, "to": to, "errors": {"variables": [f"missing variable {exc.args[0]!r}"]}})
-        except (TypeError, ValueError, IndexError) as exc:
+        except VariablesError as exc:
             rejected.append({"index": index, "to": to, "errors": {"variables": [str(exc)]}})
         else:
-            accepted.append((chat_id, text))
+            if len(text) > TEXT_MAX_LENGTH:
+                rejected.append({"index": index, "to": to, "errors": {"text": [
+                    f"The personalised text has {len(text)} characters; the limit is {TEXT_MAX_LENGTH}."]}})
+            else:
+                accepted.append((chat_id, text))
     return accepted, rejected
 
 
@@ -213,8 +212,12 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
     """Queue one personalised message per valid recipient (bulk SQL, one dispatch kick)."""
     if not recipients or len(recipients) > BULK_MAX_RECIPIENTS:
         raise InvalidInput(errors={"recipients": [f"Send 1 to {BULK_MAX_RECIPIENTS} recipients."]})
+    try:
+        parsed = template_parse(template)
+    except TemplateError as exc:
+        raise InvalidInput(str(exc), errors={"text": [str(exc)]}) from exc
     _require_working(session.status)
-    accepted, rejected = _bulk_recipients(template, recipients)
+    accepted, rejected = _bulk_recipients(parsed, recipients)
     now = timezone.now()
     with transaction.atomic():
         batch = Batch.objects.create(session=session, created_by=sender, template=template, total=len(accepted),

@@ -178,7 +178,7 @@ def test_bulk_stores_any_text_byte_for_byte_and_refuses_nul(api, acme, working_s
     response = bulk(api, [{"to": "+4915100000001", "variables": {"name": tricky}},
                           {"to": "+4915100000002", "variables": {"name": "nul\x00"}}])
     assert response.status_code == 202 and response.json()["accepted"] == 1
-    assert response.json()["rejected"][0]["errors"] == {"variables": ["variables must not contain NUL characters"]}
+    assert response.json()["rejected"][0]["errors"] == {"variables": ["Variable 'name' contains a NUL character."]}
     with tenant_context(acme):
         message = Message.objects.get(batch_id=response.json()["batch_id"])
     assert message.text == f"Hi {tricky}!" and message.media is None and message.attempt_log == []
