@@ -52,7 +52,7 @@ RUN DJANGO_ENV=production \
     SECRET_KEY=build-only-c8e1f4a7b2d95e03a6f1c4b8d7e2a9f05b3c6d1e8a4f7b2c \
     ALLOWED_HOSTS=build.invalid \
     WAHA_API_KEY=build-only-key-not-used-at-runtime \
-    METRICS_TOKEN=build-only-metrics-token \
+    METRICS_TOKEN=build-only-metrics-token-9e2b7c4d1a6f3e80 \
     DATABASE_URL=postgres://build@build.invalid:5432/build \
     REDIS_URL=redis://build.invalid:6379/0 \
     python manage.py collectstatic --noinput -v 0 \

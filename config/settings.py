@@ -196,6 +196,8 @@ AXES_VERBOSE = False
 # create a Django session for every API login.
 AXES_DISABLE_ACCESS_LOG = True
 
+# Signs the JWTs when set (else SECRET_KEY does): HS256, so it must be as long and random as SECRET_KEY.
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=7)),
@@ -203,7 +205,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
@@ -387,19 +389,40 @@ LOGGING = {
 }
 
 
+# Secrets an attacker can test offline (a JWT's HS256 key, from any one token) or online without limit
+# must be long and random: at least this many characters, and this many different ones.
+SECRET_MIN_LENGTH = {"SECRET_KEY": 50, "JWT_SIGNING_KEY": 50, "METRICS_TOKEN": 32, "WAHA_API_KEY": 32}
+SECRET_MIN_DISTINCT = 10
+# Defaults and examples of this project and WAHA's "common" keys (PROTOCOL §1): never secrets.
+KNOWN_SECRETS = {DEV_SECRET_KEY, "sandbox-dev-key-change-me", "compose-dev-waha-key-5d1e9b7c3a8f4e20b6c2d9a7",
+                 "123", "321", "waha", "admin", "secret", "0" * 32, "1" * 32}
+
+
+def weak_secret_reason(name: str, value: str) -> str | None:
+    """Why ``value`` is too weak for the secret ``name`` in production (None when it is strong enough)."""
+    minimum = SECRET_MIN_LENGTH[name]
+    if value in KNOWN_SECRETS or len(value) < minimum or len(set(value)) < SECRET_MIN_DISTINCT:
+        return (f"{name} must be a random value of at least {minimum} characters with at least "
+                f"{SECRET_MIN_DISTINCT} different ones")
+    return None
+
+
 def _refuse_insecure_production() -> None:
-    """Production must not start with any development default."""
-    problems = []
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
-        problems.append("SECRET_KEY must be set to a random value of at least 50 characters")
+    """Production must not start with any development default or guessable secret; each problem names its
+    variable."""
+    secrets_to_check = {"SECRET_KEY": SECRET_KEY, "WAHA_API_KEY": WAHA_API_KEY}
+    if JWT_SIGNING_KEY:
+        secrets_to_check["JWT_SIGNING_KEY"] = JWT_SIGNING_KEY
+    if METRICS_TOKEN:
+        secrets_to_check["METRICS_TOKEN"] = METRICS_TOKEN
+    problems = [reason for name, value in secrets_to_check.items()
+                if (reason := weak_secret_reason(name, value)) is not None]
     if DEBUG:
         problems.append("DEBUG must be off")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS must list the service's hosts (no '*')")
     if not METRICS_TOKEN and not METRICS_ALLOWED_IPS:
         problems.append("METRICS_TOKEN (or METRICS_ALLOWED_IPS) must restrict /metrics")
-    if WAHA_API_KEY in {"", "123", "321", "waha", "admin", "sandbox-dev-key-change-me"}:
-        problems.append("WAHA_API_KEY must be a non-trivial key")
     if problems:
         raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems))
 
