@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -118,10 +119,23 @@ _DRF_CODES = {
 }
 
 
-def _flatten_errors(detail: Any) -> dict[str, list[str]]:
+def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Field → messages; a nested object's fields are named with dots (``media.url``, ``recipients.2.to``)."""
     if isinstance(detail, dict):
-        return {str(key): [str(item) for item in (value if isinstance(value, list) else [value])]
-                for key, value in detail.items()}
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                flat.update(_flatten_errors(value, name))
+            elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        flat.update(_flatten_errors(item, f"{name}.{index}"))
+                    elif item:
+                        flat[f"{name}.{index}"] = [str(part) for part in (item if isinstance(item, list) else [item])]
+            else:
+                flat[name] = [str(item) for item in (value if isinstance(value, list) else [value])]
+        return flat
     if isinstance(detail, list):
         return {"non_field_errors": [str(item) for item in detail]}
     return {"non_field_errors": [str(detail)]}
@@ -181,11 +195,13 @@ def _too_large_body() -> dict[str, Any]:
 # ---------------------------------------------------------------- Django views
 
 
+@csrf_exempt  # answers every method alike: a CSRF check would turn a POST to an unknown path into a 403
 def not_found_view(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> JsonResponse:
     """Unknown URL, on any host."""
     return problem_response(404, "not_found", detail="No such endpoint or object.")
 
 
+@csrf_exempt
 def tenant_not_found_view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """django-tenants' DEFAULT_NOT_FOUND_TENANT_VIEW and the X-Tenant miss."""
     return problem_response(404, "tenant_not_found", title="Unknown tenant",

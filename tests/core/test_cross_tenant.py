@@ -1,5 +1,7 @@
 """Nothing crosses from one tenant to another: tokens, ids, emails, hosts, admin."""
 
+import uuid
+
 import pytest
 from django_tenants.utils import tenant_context
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -114,3 +116,31 @@ def test_admin_session_cookie_from_one_tenant_is_useless_on_the_other(acme, glob
     assert client.get("/admin/").status_code == 200
     client.defaults["HTTP_HOST"] = "globex.localhost"
     assert client.get("/admin/").status_code == 302
+
+
+TENANT_PATHS = ["/messages/send", "/messages/bulk", "/users", "/waha/sessions", "/auth/login",
+                f"/messages/{uuid.uuid4()}/retry", f"/users/{uuid.uuid4()}"]
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "options"])
+@pytest.mark.parametrize("path", TENANT_PATHS)
+def test_tenant_paths_are_404_for_every_method_on_the_public_host(db, method, path):
+    """The catch-all is not CSRF-protected: a POST from a browser-like client is a 404, not a 403."""
+    client = TenantClient(enforce_csrf_checks=True)
+    response = getattr(client, method)(path, {"x": 1}, format="json")
+    assert response.status_code == 404, (method, path, response.content)
+    assert response["Content-Type"] == "application/problem+json" and response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_unknown_tenant_is_404_for_every_method(db, method):
+    client = TenantClient(enforce_csrf_checks=True, HTTP_X_TENANT="initech")
+    response = getattr(client, method)("/messages/send", {"x": 1}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "tenant_not_found"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_path_on_a_tenant_host_is_404_for_every_method(acme, method):
+    client = TenantClient("acme.localhost", enforce_csrf_checks=True)
+    response = getattr(client, method)("/no/such/endpoint", {"x": 1}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
