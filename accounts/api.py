@@ -26,6 +26,7 @@ from accounts.serializers import (
 from accounts.throttles import LoginRateThrottle
 from config.api import APIView, GenericAPIView, PublicAPIView
 from config.pagination import CursorPagination
+from config.schema import problem
 
 
 class UserCursorPagination(CursorPagination):
@@ -34,6 +35,8 @@ class UserCursorPagination(CursorPagination):
 LOGIN_EXAMPLE = OpenApiExample(
     "Login", value={"email": "admin@acme.test", "password": "correct horse battery"}, request_only=True
 )
+DUPLICATE_EMAIL = "An email that another user of the tenant has, in any letter case (`conflict`)"
+LAST_ADMIN = "a change that would leave the tenant without an active TENANT_ADMIN (`conflict`)"
 USER_CREATE_EXAMPLE = OpenApiExample(
     "New agent",
     value={"email": "ana@acme.test", "password": "long-enough-passphrase", "role": "AGENT",
@@ -112,7 +115,9 @@ class UserListView(GenericAPIView):
         tags=["users"], summary="Create a user",
         description="Emails are unique per tenant, case-insensitively (409 `conflict`). "
                     "Passwords go through the password validators (400 with the reasons).",
-        request=UserCreateSerializer, responses={201: UserSerializer}, examples=[USER_CREATE_EXAMPLE],
+        request=UserCreateSerializer, examples=[USER_CREATE_EXAMPLE],
+        responses={201: UserSerializer,
+                   409: problem(409, DUPLICATE_EMAIL + ".", detail="A user with this email already exists.")},
     )
     def post(self, request: Request) -> Response:
         serializer = UserCreateSerializer(data=request.data)
@@ -132,13 +137,16 @@ class UserDetailView(APIView):
         tags=["users"], summary="Replace a user's editable fields",
         description="Deactivating a user or changing their password ends their tokens and sessions at once. "
                     "The last active TENANT_ADMIN cannot be demoted or deactivated (409 `conflict`).",
-        request=UserUpdateSerializer, responses={200: UserSerializer},
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, 409: problem(409, f"{DUPLICATE_EMAIL}, or {LAST_ADMIN}.")},
     )
     def put(self, request: Request, user_id: str) -> Response:
         return self._update(request, user_id)
 
     @extend_schema(tags=["users"], summary="Change some of a user's fields",
-                   request=UserUpdateSerializer, responses={200: UserSerializer})
+                   description="Fields left out stay unchanged; the rules are those of `PUT`.",
+                   request=UserUpdateSerializer,
+                   responses={200: UserSerializer, 409: problem(409, f"{DUPLICATE_EMAIL}, or {LAST_ADMIN}.")})
     def patch(self, request: Request, user_id: str) -> Response:
         return self._update(request, user_id)
 
@@ -146,7 +154,10 @@ class UserDetailView(APIView):
         tags=["users"], summary="Deactivate a user",
         description="The user can no longer log in and their tokens die at once. The record stays "
                     "(messages keep their author). The last active TENANT_ADMIN cannot be removed (409).",
-        responses={204: None},
+        responses={204: None,
+                   409: problem(409, "The user is the tenant's last active TENANT_ADMIN (`conflict`).",
+                                title="Last active admin",
+                                detail="The tenant must keep at least one active TENANT_ADMIN.")},
     )
     def delete(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get(user_id=user_id)

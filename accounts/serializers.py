@@ -11,6 +11,7 @@ from rest_framework_simplejwt.settings import api_settings
 
 from accounts.models import Role, User
 from accounts.tokens import TenantRefreshToken, current_tenant_slug, token_is_current
+from config.fields import StrictBooleanField, StrictCharField, StrictEmailField
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -26,26 +27,31 @@ class UserSerializer(serializers.ModelSerializer):
         return current_tenant_slug()
 
 
+PASSWORD_HELP = ("At least 10 characters, not too similar to the email or the names, not a common password, "
+                 "not entirely numeric (400 with the reasons otherwise).")
+
+
 class UserCreateSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"},
+                               help_text=PASSWORD_HELP)
     role = serializers.ChoiceField(choices=Role.choices)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    first_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class UserUpdateSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254, required=False)
-    password = serializers.CharField(write_only=True, max_length=128, required=False)
+    email = StrictEmailField(max_length=254, required=False)
+    password = StrictCharField(write_only=True, max_length=128, required=False, help_text=PASSWORD_HELP)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    is_active = serializers.BooleanField(required=False)
+    first_name = StrictCharField(max_length=150, required=False, allow_blank=True)
+    last_name = StrictCharField(max_length=150, required=False, allow_blank=True)
+    is_active = StrictBooleanField(required=False)
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    email = StrictCharField(max_length=254)
+    password = StrictCharField(write_only=True, max_length=128, trim_whitespace=False)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -58,7 +64,7 @@ class LoginResponseSerializer(TokenPairSerializer):
 
 
 class RefreshRequestSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 def _load_refresh(raw: str) -> TenantRefreshToken:

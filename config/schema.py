@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 _EXAMPLE_CODES = {
     "400": ("validation_error", "Invalid input", "The request body or parameters are invalid."),
@@ -13,19 +13,32 @@ _EXAMPLE_CODES = {
     "403": ("permission_denied", "Forbidden", "Your role does not allow this action."),
     "404": ("not_found", "Not found", "No user with this id."),
     "405": ("method_not_allowed", "Method Not Allowed", 'Method "DELETE" not allowed.'),
+    "406": ("not_acceptable", "Not Acceptable", "Could not satisfy the request Accept header."),
+    "409": ("conflict", "Conflict", "A user with this email already exists."),
     "413": ("payload_too_large", "Request body too large", "The request body exceeds the size this endpoint accepts."),
     "415": ("unsupported_media_type", "Unsupported Media Type", 'Unsupported media type "text/plain" in request.'),
     "429": ("rate_limited", "Too Many Requests", "Request was throttled. Expected available in 42 seconds."),
+    "503": ("waha_unavailable", "WAHA unavailable", "WAHA could not be reached; nothing was changed."),
 }
 
 
-def problem_example(status: str) -> dict:
-    code, title, detail = _EXAMPLE_CODES[status]
-    example = {"type": f"https://docs.waha-gateway.dev/problems/{code}", "title": title, "status": int(status),
-               "detail": detail, "code": code}
-    if status == "400":
+def problem_example(status: str, code: str | None = None, title: str | None = None,
+                    detail: str | None = None) -> dict:
+    default_code, default_title, default_detail = _EXAMPLE_CODES.get(status, ("error", "Error", "Error."))
+    code = code or default_code
+    example = {"type": f"https://docs.waha-gateway.dev/problems/{code}", "title": title or default_title,
+               "status": int(status), "detail": detail or default_detail, "code": code}
+    if status == "400" and code == "validation_error":
         example["errors"] = {"email": ["Enter a valid email address."]}
     return example
+
+
+def problem(status: int, description: str, *, code: str | None = None, title: str | None = None,
+            detail: str | None = None) -> OpenApiResponse:
+    """A documented error answer: ``application/problem+json`` with the Problem component and an example."""
+    example = problem_example(str(status), code, title, detail)
+    return OpenApiResponse(ProblemSerializer, description=description, examples=[
+        OpenApiExample(example["code"], value=example, status_codes=[str(status)], response_only=True)])
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -41,15 +54,21 @@ class ProblemSerializer(serializers.Serializer):
 
 
 _ERROR_DESCRIPTIONS = {
-    "400": "Invalid input (`validation_error`, `malformed_json`).",
-    "401": "Missing, invalid, expired or foreign-tenant token (`not_authenticated`, `token_invalid`).",
+    "401": "Missing, invalid, expired or foreign-tenant token (`not_authenticated`, `authentication_failed`, "
+           "`token_invalid`).",
     "403": "The role may not do this (`permission_denied`).",
-    "404": "Unknown id in this tenant, or unknown tenant (`not_found`, `tenant_not_found`).",
-    "405": "Method not allowed (`method_not_allowed`).",
-    "413": "Body too large (`payload_too_large`).",
-    "415": "Body is not JSON (`unsupported_media_type`).",
+    "405": "Method not allowed (`method_not_allowed`), answered before authentication.",
+    "406": "The `Accept` header rules out JSON (`not_acceptable`).",
+    "413": "Body larger than `MAX_REQUEST_BODY_BYTES` (`payload_too_large`).",
+    "415": "Body is not `application/json` (`unsupported_media_type`).",
     "429": "Rate limited or locked out (`rate_limited`, `account_locked`), with `Retry-After`.",
 }
+_PUBLIC_401 = {
+    "/auth/login": "Wrong email or password, or a deactivated account (`invalid_credentials`).",
+    "/auth/refresh": "The refresh token is invalid, expired, blacklisted or another tenant's (`token_invalid`).",
+    "/auth/logout": "The refresh token is invalid, expired, blacklisted or another tenant's (`token_invalid`).",
+}
+PROBLEM_MEDIA_TYPES = ["application/problem+json"]
 
 TENANT_HEADER = OpenApiParameter(
     "X-Tenant", location=OpenApiParameter.HEADER, required=False,
@@ -59,6 +78,17 @@ TENANT_HEADER = OpenApiParameter(
 
 
 class ServiceAutoSchema(AutoSchema):
+    """Documents, on every tenant operation, each error status the service can answer there.
+
+    The codes follow from the operation itself, so no view repeats them: 400 everywhere (`X-Tenant`
+    naming another tenant than the host, plus bad query parameters and bodies), 401 when a token or
+    credentials are checked, 403 when the permission class refuses some role for this method, 404
+    everywhere (unknown tenant; unknown ids on paths with ids; a bad cursor on lists), 405, 406
+    unless the endpoint renders anything, 413 and 415 with a JSON body, 429 when throttled. Views
+    add what only they know (409, 503). Every error is `application/problem+json` with the Problem
+    component. The webhook endpoints are routed too (but take no `X-Tenant` parameter).
+    """
+
     def get_override_parameters(self):  # type: ignore[no-untyped-def]
         params = super().get_override_parameters()
         if self._is_tenant_endpoint():
@@ -66,27 +96,88 @@ class ServiceAutoSchema(AutoSchema):
         return params
 
     def _is_tenant_endpoint(self) -> bool:
-        return not self.path.startswith(("/health", "/ready", "/metrics", "/api/", "/webhooks/"))
+        return self._is_routed() and not self.path.startswith("/webhooks/")
 
-    def _error_codes(self) -> list[str]:
-        codes = ["400", "404", "405", "413", "415"] if self.method in ("POST", "PUT", "PATCH") else ["404", "405"]
-        public = any(isinstance(p, AllowAny) for p in self.view.get_permissions()) if self.view else False
-        if not public:
-            codes += ["401", "403"]
-        if self.path.startswith("/auth/"):
-            codes += ["401", "429"]
-        return sorted(set(codes))
+    def _is_routed(self) -> bool:
+        """Tenant routing (400 `tenant_conflict`, 404 `tenant_not_found`) runs before the view."""
+        return not self.path.startswith(("/health", "/ready", "/metrics", "/api/"))
 
-    def _get_response_bodies(self, direction="response"):  # type: ignore[no-untyped-def]
-        responses = super()._get_response_bodies(direction)
-        if direction != "response" or not self._is_tenant_endpoint():
-            return responses
-        for code in self._error_codes():
+    def _is_public(self) -> bool:
+        return any(isinstance(p, AllowAny) for p in self.view.get_permissions()) if self.view else False
+
+    def _may_forbid(self) -> bool:
+        """Whether a permission class of the view refuses some role for this method."""
+        from accounts.models import Role
+
+        for permission in self.view.get_permissions() if self.view else []:
+            if isinstance(permission, AllowAny):
+                continue
+            roles = getattr(permission, "read_roles" if self.method in SAFE_METHODS else "write_roles", None)
+            if roles is None or not set(Role.values) <= set(roles):
+                return True
+        return False
+
+    def _error_responses(self, operation: dict) -> dict[str, OpenApiResponse]:
+        params = operation.get("parameters", [])
+        in_query = [p["name"] for p in params if p["in"] == "query"]
+        has_ids = any(p["in"] == "path" for p in params)
+        has_body = "requestBody" in operation
+        bad_input = ["an `X-Tenant` header naming another tenant than the host (`tenant_conflict`)"]
+        if has_body:
+            bad_input.insert(0, "an invalid body (`validation_error`, with `errors` per field; `malformed_json`)")
+        validated = [name for name in in_query if name != "cursor"]
+        if validated:
+            bad_input.insert(0, "an invalid query parameter (`validation_error`: " + ", ".join(
+                f"`{name}`" for name in validated) + "; an empty value is invalid too)")
+        not_found = ["an unknown tenant (`tenant_not_found`)"]
+        if has_ids:
+            not_found.insert(0, "an id that does not exist in this tenant (`not_found`)")
+        if "cursor" in in_query:
+            not_found.insert(0, "an invalid `cursor` (`not_found`)")
+        found = {
+            "400": problem(400, "Bad request: " + "; ".join(bad_input) + "."),
+            "404": problem(404, "Not found: " + "; ".join(not_found) + ".",
+                           code="not_found" if has_ids or "cursor" in in_query else "tenant_not_found",
+                           title="Not found" if has_ids else "Tenant not found",
+                           detail="Not found." if has_ids else "No tenant with this slug."),
+            "405": problem(405, _ERROR_DESCRIPTIONS["405"]),
+        }
+        public = self._is_public()
+        if not public or self.path in _PUBLIC_401:
+            code = "invalid_credentials" if self.path == "/auth/login" else "token_invalid"
+            found["401"] = problem(401, _PUBLIC_401.get(self.path, _ERROR_DESCRIPTIONS["401"]), code=code,
+                                   title="Unauthorized")
+        if not public and self._may_forbid():
+            found["403"] = problem(403, _ERROR_DESCRIPTIONS["403"])
+        renderers = self.view.get_renderers() if self.view else []
+        if not any(renderer.media_type == "*/*" for renderer in renderers):
+            found["406"] = problem(406, _ERROR_DESCRIPTIONS["406"])
+        if has_body:
+            found["413"] = problem(413, _ERROR_DESCRIPTIONS["413"])
+            if not getattr(self.view, "accepts_any_content_type", False):
+                found["415"] = problem(415, _ERROR_DESCRIPTIONS["415"])
+        if self.view and self.view.get_throttles():
+            found["429"] = problem(429, _ERROR_DESCRIPTIONS["429"])
+        return found
+
+    def get_operation(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None or not self._is_routed():
+            return operation
+        responses = operation["responses"]
+        for code, response in self._error_responses(operation).items():
             if code not in responses:
-                response = OpenApiResponse(
-                    ProblemSerializer, description=_ERROR_DESCRIPTIONS[code],
-                    examples=[OpenApiExample(_EXAMPLE_CODES[code][0], value=problem_example(code),
-                                             status_codes=[code], response_only=True)],
-                )
-                responses[code] = self._get_response_for_code(response, code, ["application/problem+json"], direction)
-        return responses
+                responses[code] = self._get_response_for_code(response, code, PROBLEM_MEDIA_TYPES)
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):  # type: ignore[no-untyped-def]
+        """An error answer is problem JSON: a bare description or the Problem serializer gets its media type."""
+        if direction == "response" and str(status_code)[:1] in "45" and media_types is None:
+            inner = serializer.response if isinstance(serializer, OpenApiResponse) else serializer
+            if inner is None or inner is ProblemSerializer or isinstance(inner, ProblemSerializer):
+                if inner is None:
+                    description = serializer.description if isinstance(serializer, OpenApiResponse) else ""
+                    serializer = problem(int(status_code), description or "Error.")
+                media_types = PROBLEM_MEDIA_TYPES
+        return super()._get_response_for_code(serializer, status_code, media_types, direction)

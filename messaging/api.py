@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api import APIView, GenericAPIView
+from config.schema import problem
 from messaging import selectors, services
 from messaging.permissions import BulkAccess, ConversationsAccess, MessagesAccess, StatsAccess
 from messaging.serializers import (
@@ -40,10 +42,45 @@ MESSAGE_EXAMPLE = OpenApiExample("Queued message", response_only=True, status_co
     "batch": None, "created_by": "e4c038a0-68dc-42f2-bb15-6494de6f6349", "created_at": "2026-11-24T10:15:00Z",
     "sent_at": None, "delivered_at": None, "read_at": None, "failed_at": None, "revoked_at": None,
     "edited_at": None, "reactions": {}})
+
+
+class _TypedBodyExtension(OpenApiSerializerExtension):
+    """The fields a message ``type`` needs, as the serializer's ``validate`` demands them (``anyOf`` variants)."""
+
+    variants: list[tuple[list[str], dict]] = []
+
+    def map_serializer(self, auto_schema, direction):  # type: ignore[no-untyped-def]
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        if direction == "request":
+            # A pattern, not an enum: the enum post-processing would name each of these lists as a component.
+            schema["anyOf"] = [{"properties": {"type": {"pattern": f"^({'|'.join(types)})$"}}, **rest}
+                               for types, rest in self.variants]
+        return schema
+
+
+class SendBodyExtension(_TypedBodyExtension):
+    target_class = "messaging.serializers.SendSerializer"
+    variants = [
+        (["text"], {"required": ["text"]}),
+        (["image", "file", "voice", "video"], {"required": ["type", "media"]}),
+        (["location"], {"required": ["type", "location"]}),
+    ]
+
+
+class BulkBodyExtension(_TypedBodyExtension):
+    target_class = "messaging.serializers.BulkSerializer"
+    variants = [
+        (["text"], {}),
+        (["image", "file", "video"], {"required": ["type", "media"]}),
+    ]
+
+
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
+    type={"type": "string", "minLength": 1, "maxLength": 255},
     description="Repeat a request safely: the same key with the same body returns the first message (200) and "
-                "sends nothing again; with another body it is 409 `idempotency_conflict`. Kept at least 24 hours.")
+                "sends nothing again; with another body it is 409 `idempotency_conflict`. Kept at least 24 hours. "
+                "1 to 255 characters (400 otherwise).")
 
 
 class SendView(APIView):
@@ -56,7 +93,10 @@ class SendView(APIView):
                     "`session_not_ready`). A number not on WhatsApp fails the message with `not_on_whatsapp`.",
         request=SendSerializer, parameters=[IDEMPOTENCY_HEADER],
         responses={202: MessageSerializer, 200: OpenApiResponse(MessageSerializer, description="Idempotent replay"),
-                   409: OpenApiResponse(description="`session_not_ready` or `idempotency_conflict`")},
+                   409: problem(409, "The session is not WORKING (`session_not_ready`), or the `Idempotency-Key` "
+                                     "was used with another request (`idempotency_conflict`).",
+                                code="session_not_ready", title="Session not ready",
+                                detail="The session is SCAN_QR_CODE; messages can be sent only while it is WORKING.")},
         examples=[SEND_EXAMPLE, IMAGE_EXAMPLE, MESSAGE_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
@@ -82,7 +122,11 @@ class BulkView(APIView):
         description="Each recipient is validated and personalised (`{name}` from its `variables`; a missing "
                     "variable rejects that recipient); the valid ones are queued in one go and paced like any "
                     "send. Follow progress at `GET /messages/batches/{id}`.",
-        request=BulkSerializer, responses={202: BulkResultSerializer}, examples=[BULK_EXAMPLE],
+        request=BulkSerializer, examples=[BULK_EXAMPLE],
+        responses={202: BulkResultSerializer,
+                   409: problem(409, "The session is not WORKING (`session_not_ready`); nothing was queued.",
+                                code="session_not_ready", title="Session not ready",
+                                detail="The session is STOPPED; messages can be sent only while it is WORKING.")},
     )
     def post(self, request: Request) -> Response:
         serializer = BulkSerializer(data=request.data)
@@ -132,7 +176,9 @@ class MessageRetryView(APIView):
 
     @extend_schema(tags=["messages"], summary="Retry a failed outbound message", request=None,
                    description="Only `failed` outbound messages (409 `conflict` otherwise).",
-                   responses={202: MessageSerializer, 409: OpenApiResponse(description="Not failed (`conflict`).")})
+                   responses={202: MessageSerializer,
+                              409: problem(409, "Not a failed outbound message (`conflict`).",
+                                           detail="Only failed outbound messages can be retried.")})
     def post(self, request: Request, message_id: str) -> Response:
         message = services.message_retry(
             message=selectors.message_get_for(user=request.user, message_id=message_id))
@@ -172,13 +218,16 @@ class ConversationDetailView(APIView):
         return Response(ConversationSerializer(conversation).data)
 
     @extend_schema(tags=["conversations"], summary="Assign a conversation (or unassign with null)",
+                   description="`assigned_to` must be an active user of the tenant (400 otherwise); a body "
+                               "without it changes nothing.",
                    request=ConversationAssignSerializer, responses={200: ConversationSerializer},
                    examples=[OpenApiExample("Assign", request_only=True,
                                             value={"assigned_to": "e4c038a0-68dc-42f2-bb15-6494de6f6349"})])
     def patch(self, request: Request, conversation_id: str) -> Response:
-        serializer = ConversationAssignSerializer(data=request.data)
+        serializer = ConversationAssignSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        conversation = services.conversation_assign(
-            conversation=selectors.conversation_get_for(user=request.user, conversation_id=conversation_id),
-            assignee_id=serializer.validated_data["assigned_to"])
+        conversation = selectors.conversation_get_for(user=request.user, conversation_id=conversation_id)
+        if "assigned_to" in serializer.validated_data:
+            conversation = services.conversation_assign(
+                conversation=conversation, assignee_id=serializer.validated_data["assigned_to"])
         return Response(ConversationSerializer(conversation).data)

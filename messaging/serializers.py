@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import serializers
+from rest_framework.fields import empty
 
+from config.fields import StrictCharField, StrictFloatField, StrictUUIDField
 from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
 
 TEXT_MAX = 4096
@@ -13,25 +16,25 @@ TEXT_MAX = 4096
 
 class MediaSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000, help_text="Reachable from the WAHA host.")
-    mimetype = serializers.CharField(max_length=100, required=False)
-    filename = serializers.CharField(max_length=255, required=False)
+    mimetype = StrictCharField(max_length=100, required=False)
+    filename = StrictCharField(max_length=255, required=False)
 
 
 class LocationSerializer(serializers.Serializer):
-    latitude = serializers.FloatField(min_value=-90, max_value=90)
-    longitude = serializers.FloatField(min_value=-180, max_value=180)
-    title = serializers.CharField(max_length=255, required=False)
+    latitude = StrictFloatField(min_value=-90, max_value=90)
+    longitude = StrictFloatField(min_value=-180, max_value=180)
+    title = StrictCharField(max_length=255, required=False)
 
 
 class SendSerializer(serializers.Serializer):
-    session = serializers.CharField(max_length=64, help_text="Session id or name.")
-    to = serializers.CharField(max_length=100, help_text="E.164 number (spaces, dashes, brackets allowed), "
+    session = StrictCharField(max_length=64, help_text="Session id or name.")
+    to = StrictCharField(max_length=100, help_text="E.164 number (spaces, dashes, brackets allowed), "
                                                          "bare digits, or a chat id ending @c.us, @g.us or @lid.")
     type = serializers.ChoiceField(choices=MessageType.choices, default=MessageType.TEXT)
-    text = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=False)
+    text = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=False)
     media = MediaSerializer(required=False)
-    caption = serializers.CharField(max_length=1024, required=False, allow_blank=True)
-    reply_to = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    caption = StrictCharField(max_length=1024, required=False, allow_blank=True)
+    reply_to = StrictCharField(max_length=200, required=False, allow_blank=True)
     location = LocationSerializer(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -52,8 +55,8 @@ class RecipientSerializer(serializers.Serializer):
 
 
 class BulkSerializer(serializers.Serializer):
-    session = serializers.CharField(max_length=64)
-    text = serializers.CharField(max_length=TEXT_MAX, help_text="Template: `{name}` is replaced by the "
+    session = StrictCharField(max_length=64, help_text="Session id or name.")
+    text = StrictCharField(max_length=TEXT_MAX, help_text="Template: `{name}` is replaced by the "
                                                                 "recipient's `variables.name`.")
     # Each recipient is checked by the bulk service and rejected on its own;
     # a plain list here keeps 10,000 items out of DRF's per-item machinery.
@@ -160,19 +163,35 @@ def _time(value: Any) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class MessageFilterSerializer(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
+    """Query parameters validated as sent: an empty value (``?status=``) is a 400 like any invalid one.
+
+    DRF reads a ``QueryDict`` as an HTML form, where an empty optional field counts as absent, so
+    ``?status=`` would silently list everything. A plain dict (the last value of each parameter)
+    is validated as JSON input is. Unknown parameters are ignored.
+    """
+
+    def __init__(self, instance: Any = None, data: Any = empty, **kwargs: Any) -> None:
+        if isinstance(data, QueryDict):
+            data = data.dict()
+        super().__init__(instance, data, **kwargs)
+
+
+class MessageFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=MessageStatus.choices, required=False)
     direction = serializers.ChoiceField(choices=Direction.choices, required=False)
     session = serializers.UUIDField(required=False)
     conversation = serializers.UUIDField(required=False)
-    chat_id = serializers.CharField(max_length=100, required=False)
+    chat_id = serializers.CharField(max_length=100, required=False, trim_whitespace=False,
+                                    help_text="A normalised chat id, exactly as stored (`4915112345678@c.us`).")
     batch = serializers.UUIDField(required=False)
-    created_after = serializers.DateTimeField(required=False)
-    created_before = serializers.DateTimeField(required=False)
-    search = serializers.CharField(max_length=200, required=False)
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
+    search = serializers.CharField(max_length=200, required=False, trim_whitespace=False,
+                                   help_text="Text contains, case-insensitive.")
 
 
-class StatsFilterSerializer(serializers.Serializer):
+class StatsFilterSerializer(QuerySerializer):
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
     session = serializers.UUIDField(required=False)
@@ -194,4 +213,4 @@ class ConversationSerializer(serializers.ModelSerializer):
 
 
 class ConversationAssignSerializer(serializers.Serializer):
-    assigned_to = serializers.UUIDField(allow_null=True)
+    assigned_to = StrictUUIDField(allow_null=True, help_text="An active user of the tenant, or null to unassign.")

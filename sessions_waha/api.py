@@ -6,13 +6,15 @@ import json
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import UserCursorPagination
 from config.api import APIView, GenericAPIView
+from config.fields import StrictBooleanField, StrictRegexField
+from config.schema import problem
 from sessions_waha import selectors, services
 from sessions_waha.models import Session
 from sessions_waha.permissions import SessionQrAccess, SessionsAccess
@@ -26,8 +28,12 @@ class SessionSerializer(serializers.ModelSerializer):
 
 
 class SessionCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=40, help_text="Unique in the tenant: letters, digits, '-' and '_'.")
-    start = serializers.BooleanField(default=True, help_text="Start the session (and show a QR code) at once.")
+    name = StrictRegexField(services.NAME_PATTERN, max_length=40,
+                            error_messages={"invalid": "Use 1-40 letters, digits, '-' or '_', starting with a "
+                                                       "letter or digit."},
+                            help_text="Unique among the tenant's live sessions: 1 to 40 letters, digits, '-' and "
+                                      "'_', starting with a letter or digit.")
+    start = StrictBooleanField(default=True, help_text="Start the session (and show a QR code) at once.")
 
 
 class SessionCursorPagination(UserCursorPagination):
@@ -46,7 +52,9 @@ class PNGRenderer(renderers.BaseRenderer):
         return data if isinstance(data, bytes) else json.dumps(data).encode()
 
 
-WAHA_DOWN = OpenApiResponse(description="WAHA unreachable or failing (`waha_unavailable`); nothing was changed.")
+WAHA_DOWN = problem(503, "WAHA unreachable or failing (`waha_unavailable`); nothing was changed.",
+                    code="waha_unavailable", title="WAHA unavailable",
+                    detail="WAHA could not be reached; nothing was changed.")
 SESSION_EXAMPLE = OpenApiExample("Session", response_only=True, value={
     "id": "6f1c2f7e-2b8e-4c61-9a39-0d9f8a1b2c3d", "name": "support", "status": "SCAN_QR_CODE", "phone": "",
     "created_at": "2026-11-24T10:15:00Z", "updated_at": "2026-11-24T10:15:02Z",
@@ -71,8 +79,12 @@ class SessionListView(GenericAPIView):
                     "answer is 503 `waha_unavailable` and nothing is left behind; a full WAHA pool is 503 "
                     "`waha_capacity_exhausted`.",
         request=SessionCreateSerializer,
-        responses={201: SessionSerializer, 409: OpenApiResponse(description="Name taken (`conflict`)."),
-                   503: WAHA_DOWN},
+        responses={201: SessionSerializer,
+                   409: problem(409, "Name taken (`conflict`).", detail="A session named 'support' already exists."),
+                   503: problem(503, "WAHA unreachable or failing (`waha_unavailable`), or no WAHA server has room "
+                                     "(`waha_capacity_exhausted`); nothing was created.",
+                                code="waha_unavailable", title="WAHA unavailable",
+                                detail="WAHA could not be reached; nothing was changed.")},
         examples=[OpenApiExample("Create", value={"name": "support", "start": True}, request_only=True),
                   SESSION_EXAMPLE],
     )
@@ -123,7 +135,9 @@ class SessionQrView(APIView):
             (200, "image/png"): OpenApiTypes.BINARY,
             (200, "application/json"): inline_serializer("QrCode", {
                 "mimetype": serializers.CharField(), "data": serializers.CharField(help_text="base64 PNG")}),
-            409: OpenApiResponse(description="Not in SCAN_QR_CODE (`session_not_ready`)."),
+            409: problem(409, "Not in SCAN_QR_CODE (`session_not_ready`).", code="session_not_ready",
+                         title="Session not ready",
+                         detail="The session is WORKING; a QR code exists only in SCAN_QR_CODE."),
             503: WAHA_DOWN,
         },
     )

@@ -55,8 +55,9 @@ def test_tenant_operations_document_errors_header_and_examples(schema):
         assert {"404", "405"} <= set(operation["responses"]), (method, path)
         problem = operation["responses"]["404"]["content"]["application/problem+json"]
         assert problem["examples"], (method, path)
-        if method in {"post", "put", "patch"}:
-            assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
+        assert "400" in operation["responses"], (method, path)
+        if "requestBody" in operation:
+            assert {"413", "415"} <= set(operation["responses"]), (method, path)
 
 
 def test_protected_operations_use_the_bearer_scheme(schema):
@@ -81,3 +82,40 @@ def test_swagger_ui_uses_local_assets_only(db):
         response = TenantClient().get(asset)
         assert response.status_code == 200, asset
         assert b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_every_error_is_problem_json_with_the_problem_component(schema):
+    for path, method, operation in operations(schema):
+        for code, response in operation["responses"].items():
+            if code.startswith("4") or (code.startswith("5") and not path.startswith(("/health", "/ready"))):
+                assert list(response["content"]) == ["application/problem+json"], (method, path, code)
+                ref = response["content"]["application/problem+json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Problem", (method, path, code)
+
+
+@pytest.mark.parametrize("method, path, codes", [
+    ("post", "/users", {"409"}), ("put", "/users/{user_id}", {"409"}), ("patch", "/users/{user_id}", {"409"}),
+    ("delete", "/users/{user_id}", {"409"}), ("post", "/messages/bulk", {"409"}),
+    ("post", "/messages/send", {"409"}), ("post", "/waha/sessions", {"409", "503"}),
+    ("get", "/messages", {"400"}), ("get", "/messages/stats", {"400"}), ("get", "/users", {"400"}),
+    ("post", "/webhooks/waha", {"400", "401", "404", "413"}),
+])
+def test_status_codes_the_code_answers_are_documented(schema, method, path, codes):
+    assert codes <= set(schema["paths"][path][method]["responses"])
+
+
+def test_codes_that_cannot_happen_are_not_documented(schema):
+    assert "403" not in schema["paths"]["/auth/profile"]["get"]["responses"]  # every role may
+    assert "415" not in schema["paths"]["/webhooks/waha"]["post"]["responses"]  # the body is verified as bytes
+    assert "429" not in schema["paths"]["/auth/refresh"]["post"]["responses"]  # only login is throttled
+    assert "413" not in schema["paths"]["/messages/{message_id}/retry"]["post"]["responses"]  # no body
+
+
+def test_page_size_bounds_and_session_name_pattern_are_in_the_schema(schema):
+    from sessions_waha.services import NAME_PATTERN
+
+    page_size = next(p for p in schema["paths"]["/users"]["get"]["parameters"] if p["name"] == "page_size")
+    assert (page_size["schema"]["minimum"], page_size["schema"]["maximum"]) == (1, 200)
+    name = schema["components"]["schemas"]["SessionCreateRequest"]["properties"]["name"]
+    assert name["pattern"] == NAME_PATTERN.pattern and name["type"] == "string"
+    assert schema["components"]["schemas"]["SessionCreateRequest"]["properties"]["start"]["type"] == "boolean"

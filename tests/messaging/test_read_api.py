@@ -70,8 +70,10 @@ def test_list_is_newest_first_with_cursor_pages(api, seeded):
     assert times == sorted(times, reverse=True)
 
 
-def test_page_size_is_capped_at_200(api, seeded):
-    assert api.get("/messages?page_size=1000").status_code == 200
+def test_page_size_outside_1_to_200_is_400(api, seeded):
+    assert api.get("/messages?page_size=200").status_code == 200
+    response = api.get("/messages?page_size=1000")
+    assert response.status_code == 400 and "page_size" in response.json()["errors"]
 
 
 def test_detail_shows_the_error(api, seeded):

@@ -67,7 +67,7 @@ def test_invalid_recipients_are_400_naming_the_problem(api, working_session, to,
     ({"type": "location"}, "location"),
     ({"type": "sticker"}, "type"),
     ({"session": "nope"}, "session"),
-    ({"type": "image", "media": {"url": "not a url"}}, "media"),
+    ({"type": "image", "media": {"url": "not a url"}}, "media.url"),
 ])
 def test_missing_or_bad_fields_are_400(api, working_session, body, field):
     payload = {"session": "support", "to": "4915112345678", "text": "hi", **body}
