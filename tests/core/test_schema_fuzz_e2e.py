@@ -23,7 +23,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import redis
+from django_tenants.utils import schema_context
 
+from tests.e2e_fixtures import E2E_SLUG
 from tests.support_processes import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +58,22 @@ def run_schemathesis(base_url: str, token: str, user_id: str,
     return completed, lines
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(e2e):
+@pytest.fixture
+def forget_logins(e2e, django_db_blocker):
+    """The run posts to /auth/login freely: clear its rate-limit counters and axes' failures afterwards,
+    or the next end-to-end test's login from the same address would be a 429."""
+    yield
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    client = redis.Redis.from_url(e2e.stack.redis_url)
+    for key in client.scan_iter("rl:*"):
+        client.delete(key)
+    with django_db_blocker.unblock(), schema_context(f"t_{E2E_SLUG}"):
+        AccessAttempt.objects.all().delete()
+        AccessFailureLog.objects.all().delete()
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(e2e, forget_logins):
     token = e2e.http.headers["Authorization"].split(" ", 1)[1]
     user_id = e2e.get("/auth/profile").json()["id"]
     with tempfile.TemporaryDirectory(prefix="schemathesis-") as workdir:
