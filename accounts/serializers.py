@@ -12,9 +12,10 @@ from rest_framework_simplejwt.settings import api_settings
 from accounts.models import Role, User
 from accounts.tokens import TenantRefreshToken, current_tenant_slug, token_is_current
 from config.fields import StrictBooleanField, StrictCharField, StrictEmailField
+from config.serializers import ModelSerializer, Serializer
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     tenant = serializers.SerializerMethodField()
 
     class Meta:
@@ -31,7 +32,7 @@ PASSWORD_HELP = ("At least 10 characters, not too similar to the email or the na
                  "not entirely numeric (400 with the reasons otherwise).")
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateSerializer(Serializer):
     email = StrictEmailField(max_length=254)
     password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"},
                                help_text=PASSWORD_HELP)
@@ -40,7 +41,7 @@ class UserCreateSerializer(serializers.Serializer):
     last_name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
 
 
-class UserUpdateSerializer(serializers.Serializer):
+class UserUpdateSerializer(Serializer):
     email = StrictEmailField(max_length=254, required=False)
     password = StrictCharField(write_only=True, max_length=128, required=False, help_text=PASSWORD_HELP)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
@@ -49,12 +50,12 @@ class UserUpdateSerializer(serializers.Serializer):
     is_active = StrictBooleanField(required=False)
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(Serializer):
     email = StrictCharField(max_length=254)
     password = StrictCharField(write_only=True, max_length=128, trim_whitespace=False)
 
 
-class TokenPairSerializer(serializers.Serializer):
+class TokenPairSerializer(Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
 
@@ -63,7 +64,7 @@ class LoginResponseSerializer(TokenPairSerializer):
     user = UserSerializer()
 
 
-class RefreshRequestSerializer(serializers.Serializer):
+class RefreshRequestSerializer(Serializer):
     refresh = StrictCharField()
 
 

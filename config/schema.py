@@ -7,6 +7,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
+from config.serializers import Serializer
+
 _EXAMPLE_CODES = {
     "400": ("validation_error", "Invalid input", "The request body or parameters are invalid."),
     "401": ("token_invalid", "Unauthorized", "Token was not issued for this tenant"),
@@ -41,7 +43,7 @@ def problem(status: int, description: str, *, code: str | None = None, title: st
         OpenApiExample(example["code"], value=example, status_codes=[str(status)], response_only=True)])
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(Serializer):
     """RFC 9457 problem details."""
 
     type = serializers.CharField(help_text="URI naming the problem type.")

@@ -9,24 +9,25 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from config.fields import StrictCharField, StrictFloatField, StrictUUIDField
+from config.serializers import ModelSerializer, Serializer
 from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
 
 TEXT_MAX = 4096
 
 
-class MediaSerializer(serializers.Serializer):
+class MediaSerializer(Serializer):
     url = serializers.URLField(max_length=2000, help_text="Reachable from the WAHA host.")
     mimetype = StrictCharField(max_length=100, required=False)
     filename = StrictCharField(max_length=255, required=False)
 
 
-class LocationSerializer(serializers.Serializer):
+class LocationSerializer(Serializer):
     latitude = StrictFloatField(min_value=-90, max_value=90)
     longitude = StrictFloatField(min_value=-180, max_value=180)
     title = StrictCharField(max_length=255, required=False)
 
 
-class SendSerializer(serializers.Serializer):
+class SendSerializer(Serializer):
     session = StrictCharField(max_length=64, help_text="Session id or name.")
     to = StrictCharField(max_length=100, help_text="E.164 number (spaces, dashes, brackets allowed), "
                                                          "bare digits, or a chat id ending @c.us, @g.us or @lid.")
@@ -49,12 +50,12 @@ class SendSerializer(serializers.Serializer):
         return attrs
 
 
-class RecipientSerializer(serializers.Serializer):
+class RecipientSerializer(Serializer):
     to = serializers.CharField(max_length=100)
     variables = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True), required=False)
 
 
-class BulkSerializer(serializers.Serializer):
+class BulkSerializer(Serializer):
     session = StrictCharField(max_length=64, help_text="Session id or name.")
     text = StrictCharField(max_length=TEXT_MAX, help_text="Template: `{name}` is replaced by the "
                                                                 "recipient's `variables.name`.")
@@ -73,13 +74,13 @@ class BulkSerializer(serializers.Serializer):
         return attrs
 
 
-class BulkResultSerializer(serializers.Serializer):
+class BulkResultSerializer(Serializer):
     batch_id = serializers.UUIDField()
     accepted = serializers.IntegerField()
     rejected = serializers.ListField(child=serializers.DictField())
 
 
-class BatchSerializer(serializers.Serializer):
+class BatchSerializer(Serializer):
     id = serializers.UUIDField()
     session = serializers.UUIDField()
     total = serializers.IntegerField()
@@ -89,12 +90,12 @@ class BatchSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     to = serializers.SerializerMethodField(help_text="Chat id of the recipient (outbound) or our own number.")
     # "from" is a Python keyword: declared through the class namespace.
     vars()["from"] = serializers.SerializerMethodField(method_name="get_from_",
@@ -163,7 +164,7 @@ def _time(value: Any) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class QuerySerializer(serializers.Serializer):
+class QuerySerializer(Serializer):
     """Query parameters validated as sent: an empty value (``?status=``) is a 400 like any invalid one.
 
     DRF reads a ``QueryDict`` as an HTML form, where an empty optional field counts as absent, so
@@ -197,14 +198,14 @@ class StatsFilterSerializer(QuerySerializer):
     session = serializers.UUIDField(required=False)
 
 
-class StatsSerializer(serializers.Serializer):
+class StatsSerializer(Serializer):
     total = serializers.IntegerField()
     by_status = serializers.DictField(child=serializers.IntegerField())
     by_direction = serializers.DictField(child=serializers.IntegerField())
     by_day = serializers.ListField(child=serializers.DictField())
 
 
-class ConversationSerializer(serializers.ModelSerializer):
+class ConversationSerializer(ModelSerializer):
     class Meta:
         model = Conversation
         fields = ["id", "session", "chat_id", "contact_name", "assigned_to", "last_message_at", "unread_count",
@@ -212,5 +213,5 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConversationAssignSerializer(serializers.Serializer):
+class ConversationAssignSerializer(Serializer):
     assigned_to = StrictUUIDField(allow_null=True, help_text="An active user of the tenant, or null to unassign.")

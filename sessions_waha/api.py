@@ -15,19 +15,20 @@ from accounts.api import UserCursorPagination
 from config.api import APIView, GenericAPIView
 from config.fields import StrictBooleanField, StrictRegexField
 from config.schema import problem
+from config.serializers import ModelSerializer, Serializer
 from sessions_waha import selectors, services
 from sessions_waha.models import Session
 from sessions_waha.permissions import SessionQrAccess, SessionsAccess
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ModelSerializer):
     class Meta:
         model = Session
         fields = ["id", "name", "status", "phone", "created_at", "updated_at", "status_changed_at"]
         read_only_fields = fields
 
 
-class SessionCreateSerializer(serializers.Serializer):
+class SessionCreateSerializer(Serializer):
     name = StrictRegexField(services.NAME_PATTERN, max_length=40,
                             error_messages={"invalid": "Use 1-40 letters, digits, '-' or '_', starting with a "
                                                        "letter or digit."},
