@@ -92,3 +92,32 @@ def test_a_read_inside_a_transaction_is_not_moved_to_a_new_connection(db):
     with pytest.raises(OperationalError):
         db_statements.read_retrying(read)
     assert read.calls == 1 and connection.connection is not None
+
+
+def test_binary_results_load_like_the_orms(acme, make_user):
+    """Statements read their results in binary: the user they load equals the ORM's, times included."""
+    from django_tenants.utils import tenant_context
+
+    from accounts.authentication import user_by_id
+    from accounts.models import User
+
+    user = make_user(acme)
+    with tenant_context(acme):
+        User.objects.filter(pk=user.pk).update(last_login=user.date_joined)
+        by_orm = User.objects.get(pk=user.pk)
+        by_statement = user_by_id(user.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(by_statement, field.attname) == getattr(by_orm, field.attname), field.name
+    assert by_statement.last_login.utcoffset().total_seconds() == 0
+    assert by_statement.date_joined.isoformat() == by_orm.date_joined.isoformat()
+
+
+def test_the_statement_cursor_is_kept_per_connection_and_replaced_with_it(separate_connection, monkeypatch):
+    database = separate_connection  # outside the test's transaction, as in a web process
+    monkeypatch.setattr(db_statements, "connections", {DEFAULT_DB_ALIAS: database})
+    assert db_statements.fetch_one("SELECT 1", {}) == (1,)
+    kept = database._statement_cursor
+    assert db_statements.fetch_one("SELECT 2", {}) == (2,) and database._statement_cursor is kept
+    database.close()
+    assert db_statements.fetch_one("SELECT 3", {}) == (3,)
+    assert database._statement_cursor is not kept
