@@ -1,15 +1,22 @@
 """Accepted sends per second vs GET /health per second on the same gunicorn (16 clients).
 
-Target: sends ≥ 40 % of /health, p99 ≤ 50 ms. The Celery worker is off: this
-measures what the API accepts, not what WAHA delivers.
+Target (issue 13, every request through Django's middleware and DRF): sends ≥ 30 % of /health,
+p99 ≤ 50 ms. The Celery worker is off: this measures what the API accepts, not what WAHA delivers.
 
-    .venv/bin/python bench/send_throughput.py [--seconds 10] [--connections 16]
+Each round runs /health, then sends. Besides requests per second it reports the CPU that the
+gunicorn workers and PostgreSQL spent per request (from /proc, over each wrk run): on a shared
+two-core machine the rate moves with whatever else runs, the CPU per request much less.
+
+    .venv/bin/python bench/send_throughput.py [--seconds 10] [--connections 16] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
+import subprocess
 import tempfile
 
 from harness import django_shell, login, report, stack, tenant_with_sessions, wrk
@@ -34,6 +41,28 @@ with connection.cursor() as cursor:
 """
 
 
+def cpu_seconds(pattern: str) -> float:
+    """User + system CPU seconds used so far by the processes whose command line matches ``pattern``."""
+    total = 0
+    for pid in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(run, seconds: int) -> dict:
+    """wrk's figures plus the gunicorn and PostgreSQL CPU per request (µs) during the run."""
+    web, database = cpu_seconds("gunicorn"), cpu_seconds("postgres:")
+    result = run()
+    requests_done = max(result["rps"] * seconds, 1)
+    return {**result, "gunicorn_cpu_us": round((cpu_seconds("gunicorn") - web) * 1e6 / requests_done),
+            "postgres_cpu_us": round((cpu_seconds("postgres:") - database) * 1e6 / requests_done)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -42,6 +71,7 @@ def main() -> None:
     parser.add_argument("--web-threads", type=int, default=1)
     parser.add_argument("--recipients", type=int, default=1000,
                         help="distinct numbers the sends go to (1 = all to one chat)")
+    parser.add_argument("--rounds", type=int, default=1, help="health-then-sends rounds; the median is judged")
     args = parser.parse_args()
     with stack(database="waha_bench_send", web_workers=args.web_workers, worker=False,
                extra_env={"WEB_THREADS": str(args.web_threads)}) as env:
@@ -51,17 +81,23 @@ def main() -> None:
         django_shell(env["env"], EMPTY_MESSAGES)
         token = login(env["web"])
         headers = {"X-Tenant": "bench"}
-        health = wrk(env["web"] + "/health", connections=args.connections, seconds=args.seconds, headers=headers)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(LUA % (session, args.recipients))
-        sends = wrk(env["web"] + "/messages/send", connections=args.connections, seconds=args.seconds,
-                    script=script.name, headers={**headers, "Authorization": f"Bearer {token}"})
-        report("send_throughput", {"web_workers": args.web_workers, "web_threads": args.web_threads,
-                                   "connections": args.connections,
-                                   "recipients": args.recipients, "health": health, "send": sends,
-                                   "send_vs_health": round(sends["rps"] / health["rps"], 3)})
-        print(json.dumps({"targets": {"ratio>=0.4": sends["rps"] / health["rps"] >= 0.4,
-                                      "p99<=50ms": sends.get("p99_ms", 1e9) <= 50}}))
+        rounds = []
+        for _ in range(args.rounds):
+            health = measured(lambda: wrk(env["web"] + "/health", connections=args.connections,
+                                          seconds=args.seconds, headers=headers), args.seconds)
+            sends = measured(lambda: wrk(env["web"] + "/messages/send", connections=args.connections,
+                                         seconds=args.seconds, script=script.name,
+                                         headers={**headers, "Authorization": f"Bearer {token}"}), args.seconds)
+            rounds.append({"health": health, "send": sends, "send_vs_health": round(sends["rps"] / health["rps"], 3)})
+            report("send_throughput", {"web_workers": args.web_workers, "web_threads": args.web_threads,
+                                       "connections": args.connections, "recipients": args.recipients,
+                                       **rounds[-1]})
+        ratio = statistics.median(item["send_vs_health"] for item in rounds)
+        p99 = statistics.median(item["send"].get("p99_ms", 1e9) for item in rounds)
+        print(json.dumps({"median_of_rounds": len(rounds), "send_vs_health": ratio, "send_p99_ms": p99,
+                          "targets": {"ratio>=0.3": ratio >= 0.3, "p99<=50ms": p99 <= 50}}))
 
 
 if __name__ == "__main__":

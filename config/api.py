@@ -40,3 +40,4 @@ class PublicAPIView(APIView):
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
