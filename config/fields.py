@@ -13,14 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 # What is left of a string that DRF trims (``str.strip``) when it is not blank: one character that is
 # not whitespace. ECMA's ``\s`` knows neither \x1c-\x1f nor \x85 but does count \ufeff, so the
-# schema pattern spells out Python's reading. Trimming runs first, so this never fails at run time:
-# it only shows the rule in the schema.
-NOT_BLANK = RegexValidator(r"[^\s\u001c-\u001f\u0085]|\ufeff", message="This field may not be blank.")
+# schema pattern spells out Python's reading. Trimming and DRF's blank check already enforce it, so
+# it is only written into the schema (``config.schema.ServiceAutoSchema``), never run again.
+NOT_BLANK_PATTERN = r"[^\s\u001c-\u001f\u0085]|\ufeff"
 
 
 class _JsonTyped:
@@ -34,14 +33,12 @@ class _JsonTyped:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
-class _NotBlankShown:
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)  # type: ignore[call-arg]
-        if self.trim_whitespace and not self.allow_blank:  # type: ignore[attr-defined]
-            self.validators.append(NOT_BLANK)  # type: ignore[attr-defined]
+def shows_not_blank(field: serializers.Field) -> bool:
+    """Whether the schema should show ``NOT_BLANK_PATTERN`` for ``field`` (a trimmed string that may not be blank)."""
+    return isinstance(field, StrictCharField) and field.trim_whitespace and not field.allow_blank
 
 
-class StrictCharField(_JsonTyped, _NotBlankShown, serializers.CharField):
+class StrictCharField(_JsonTyped, serializers.CharField):
     """A JSON string; when blank values are refused, the schema says what is left after trimming."""
 
 

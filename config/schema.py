@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
+from config.fields import NOT_BLANK_PATTERN, shows_not_blank
 from config.serializers import Serializer
 
 _EXAMPLE_CODES = {
@@ -90,6 +91,12 @@ class ServiceAutoSchema(AutoSchema):
     add what only they know (409, 503). Every error is `application/problem+json` with the Problem
     component. The webhook endpoints are routed too (but take no `X-Tenant` parameter).
     """
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):  # type: ignore[no-untyped-def]
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if shows_not_blank(field) and "pattern" not in schema:
+            schema["pattern"] = NOT_BLANK_PATTERN  # the not-blank rule that trimming enforces (config.fields)
+        return schema
 
     def get_override_parameters(self):  # type: ignore[no-untyped-def]
         params = super().get_override_parameters()
