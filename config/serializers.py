@@ -45,7 +45,10 @@ def _copy_for_instance(field: serializers.Field) -> serializers.Field:
     leaf = isinstance(field, LEAF_FIELDS) and not isinstance(field, NOT_LEAF_FIELDS)
     nested = isinstance(field, serializers.Serializer)  # ListSerializer (many=True) is not a Serializer
     if (leaf or nested) and not isinstance(field.default, (list, dict, set)):
-        clone = copy.copy(field)
+        # A shallow copy by hand: copy.copy goes through __reduce_ex__ and the field's own __new__, which
+        # cost more than the rest of the copy (the template's __dict__ holds the same _args and _kwargs).
+        clone = object.__new__(type(field))
+        clone.__dict__.update(field.__dict__)
         clone.__dict__.pop("fields", None)  # a nested serializer builds and binds its own fields
         return clone
     return copy.deepcopy(field)
