@@ -41,17 +41,22 @@ with connection.cursor() as cursor:
 """
 
 
-def cpu_seconds(pattern: str) -> float:
-    """User + system CPU seconds used so far by the processes whose command line matches ``pattern``."""
-    total = 0
+def cpu_seconds(pattern: str) -> dict[str, float]:
+    """User + system CPU seconds used so far by each process whose command line matches ``pattern``."""
+    used = {}
     for pid in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split():
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def _spent(before: dict[str, float], after: dict[str, float]) -> float:
+    # Only processes alive at both ends: an autovacuum worker that exits in between would count negative.
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
 def measured(run, seconds: int) -> dict:
@@ -59,8 +64,8 @@ def measured(run, seconds: int) -> dict:
     web, database = cpu_seconds("gunicorn"), cpu_seconds("postgres:")
     result = run()
     requests_done = max(result["rps"] * seconds, 1)
-    return {**result, "gunicorn_cpu_us": round((cpu_seconds("gunicorn") - web) * 1e6 / requests_done),
-            "postgres_cpu_us": round((cpu_seconds("postgres:") - database) * 1e6 / requests_done)}
+    return {**result, "gunicorn_cpu_us": round(_spent(web, cpu_seconds("gunicorn")) * 1e6 / requests_done),
+            "postgres_cpu_us": round(_spent(database, cpu_seconds("postgres:")) * 1e6 / requests_done)}
 
 
 def main() -> None:
