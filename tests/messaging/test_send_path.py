@@ -442,11 +442,8 @@ def test_non_ascii_text(api, acme, working_session):
 # ------------------------------------------------------------------ the verified-token cache (authentication class)
 
 
-def test_a_verified_token_is_remembered_by_the_authentication_class(acme, admin, working_session, monkeypatch):
-    token = access(acme, admin)
-    client = caller(acme, f"Bearer {token}")
-    assert send(client).status_code == 202
-    assert ("acme", token.encode()) in accounts.authentication._verified
+def record_verifications(monkeypatch) -> list:
+    """From now on, every token simplejwt verifies is recorded in the returned list."""
     verified = []
     original = TenantAccessToken.__init__
 
@@ -455,6 +452,15 @@ def test_a_verified_token_is_remembered_by_the_authentication_class(acme, admin,
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(TenantAccessToken, "__init__", recording)
+    return verified
+
+
+def test_a_verified_token_is_remembered_by_the_authentication_class(acme, admin, working_session, monkeypatch):
+    token = access(acme, admin)
+    client = caller(acme, f"Bearer {token}")
+    assert send(client).status_code == 202
+    assert ("acme", token.encode()) in accounts.authentication._verified
+    verified = record_verifications(monkeypatch)
     assert send(client).status_code == 202
     assert verified == []  # the second send did not verify the signature again
 
@@ -480,14 +486,7 @@ def test_cached_token_expiry_is_checked_by_the_cache_itself(acme, admin, working
     assert send(client).status_code == 202
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
     monkeypatch.setattr(accounts.authentication, "time", types.SimpleNamespace(time=lambda: expires + 1))
-    verified = []
-    original = TenantAccessToken.__init__
-
-    def recording(self, *args, **kwargs):
-        verified.append(args)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(TenantAccessToken, "__init__", recording)
+    verified = record_verifications(monkeypatch)
     send(client)
     assert verified, "an expired cache entry was trusted without verifying the token again"
 
