@@ -77,7 +77,3 @@ def user_by_id(user_id: object) -> User | None:
     row = db_statements.read_retrying(lambda: db_statements.fetch_one(sql, {"id": user_id}))
     return User.from_db(DEFAULT_DB_ALIAS, _USER_COLUMNS, row) if row is not None else None
 
-
-def verified_tokens_clear() -> None:
-    """Forget every remembered verification (tests, key rotation)."""
-    _verified.clear()
