@@ -3,7 +3,7 @@
 # process with `command:`; the commands are the Procfile's.
 #
 # Nothing environment-specific is baked in: DJANGO_ENV, SECRET_KEY and the
-# rest come from the container environment at run time (see docs/deployment.md).
+# rest come from the container environment at run time (see docs/DEPLOYMENT_GUIDE.md).
 
 # --------------------------------------------------------------------------- builder
 # Compilers and headers live only here; the final image gets the finished virtualenv.

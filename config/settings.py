@@ -3,7 +3,7 @@
 Development defaults are safe to run on a laptop; production mode
 (``DJANGO_ENV=production``) refuses to start with any of them (see
 ``_refuse_insecure_production``). The variable names are part of the contract
-documented in ``docs/deployment.md``.
+documented in ``docs/DEPLOYMENT_GUIDE.md``.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django turns psycopg's prepared statements off by default, for poolers in transaction mode (which this
-# service cannot sit behind anyway: docs/deployment.md). Django's own cursors bind client-side and never
+# service cannot sit behind anyway: docs/DEPLOYMENT_GUIDE.md). Django's own cursors bind client-side and never
 # prepare; this lets the hot statements of config.db_statements be prepared once per connection.
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 # Names the process kind in pg_stat_activity (bin/web and bin/worker set their own).

@@ -17,7 +17,7 @@ Two things a stateless run cannot judge from the schema alone:
   * ``session`` (send, bulk): the session must exist in this tenant, by id
     or name, which only the live data can tell;
   * ``to`` (send): the recipient grammar (E.164 digit counts, chat-id
-    suffixes; docs/api.md, "Recipients"), which no JSON Schema pattern states;
+    suffixes; docs/API_GUIDE.md, "Recipients"), which no JSON Schema pattern states;
   * ``media.url`` (send, bulk): Django's URL validator (schemes, host name
     and label lengths) is stricter than the ``uri`` format.
 """

@@ -1,6 +1,6 @@
 """Every role against every endpoint and every method, from one table.
 
-``MATRIX`` mirrors the roles table of the API contract (docs/api.md). Later
+``MATRIX`` mirrors the roles table of the API contract (docs/API_GUIDE.md). Later
 features add their endpoints to the same table.
 """
 

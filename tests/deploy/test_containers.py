@@ -743,7 +743,7 @@ def test_probe_script_nothing_listening() -> None:
 
 # --------------------------------------------------------------------------- docs
 def test_deployment_docs_cover_every_variable() -> None:
-    docs = _read("docs/deployment.md")
+    docs = _read("docs/DEPLOYMENT_GUIDE.md")
     names = (
         set(ENV_TABLE)
         | settings_env_names()
@@ -752,11 +752,11 @@ def test_deployment_docs_cover_every_variable() -> None:
         | compose_variables("docker-compose.yml", "docker-compose.prod.yml")
     )
     missing = sorted(name for name in names if f"`{name}`" not in docs)
-    assert not missing, f"docs/deployment.md does not mention {missing}"
+    assert not missing, f"docs/DEPLOYMENT_GUIDE.md does not mention {missing}"
 
 
 def test_deployment_docs_cover_the_operational_topics() -> None:
-    docs = _read("docs/deployment.md")
+    docs = _read("docs/DEPLOYMENT_GUIDE.md")
     for phrase in (
         "docker compose -f docker-compose.yml -f docker-compose.prod.yml",
         "session pooling",
