@@ -8,10 +8,13 @@ RUN_SANDBOX ?= 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install services db migrate seed run test lint format clean
+.PHONY: test-unit test-e2e test-security test-db test-module
 
 help:
 	@echo "make run    install, migrate, seed the demo tenants, start web, worker, beat and the WAHA sandbox"
 	@echo "make test   run the whole test suite (PostgreSQL and Redis are started when installed but stopped)"
+	@echo "make test-unit | test-e2e | test-security | test-db   a marked subset (no coverage)"
+	@echo "make test-module M=tests/core/test_auth.py         one test module (or any pytest path)"
 	@echo "make lint   ruff"
 
 $(BIN)/python:
@@ -53,6 +56,28 @@ run: seed
 test: install services
 	$(BIN)/python bin/ensure_database.py
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+# Subsets by pytest marker (pytest.ini), started like `make test`; PYTEST_ARGS is added (e.g. PYTEST_ARGS=-x).
+test-unit: install services
+	$(BIN)/python bin/ensure_database.py
+	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-e2e: install services
+	$(BIN)/python bin/ensure_database.py
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+test-security: install services
+	$(BIN)/python bin/ensure_database.py
+	$(BIN)/python -m pytest -m security $(PYTEST_ARGS)
+
+test-db: install services
+	$(BIN)/python bin/ensure_database.py
+	$(BIN)/python -m pytest -m database $(PYTEST_ARGS)
+
+test-module: install services
+	@test -n "$(M)" || { echo "usage: make test-module M=tests/core/test_auth.py" >&2; exit 2; }
+	$(BIN)/python bin/ensure_database.py
+	$(BIN)/python -m pytest $(M) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

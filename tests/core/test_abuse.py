@@ -7,6 +7,8 @@ from django.test import override_settings
 from accounts.models import Role
 from tests.support import TEST_PASSWORD, TenantClient
 
+pytestmark = pytest.mark.security
+
 WRONG = "Definitely-Wrong-99"
 
 

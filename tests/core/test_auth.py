@@ -12,6 +12,8 @@ from accounts.models import Role
 from accounts.tokens import TenantAccessToken
 from tests.support import TEST_PASSWORD, tokens_for
 
+pytestmark = pytest.mark.security
+
 
 def login(client, email, password=TEST_PASSWORD):
     return client.post("/auth/login", {"email": email, "password": password}, format="json")

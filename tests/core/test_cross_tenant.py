@@ -9,6 +9,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.models import Role, User
 from tests.support import TEST_PASSWORD, TenantClient, tokens_for
 
+pytestmark = pytest.mark.security
+
 
 @pytest.fixture
 def twin_users(acme, globex, make_user):

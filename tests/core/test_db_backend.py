@@ -7,6 +7,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, tenant_context
 
+pytestmark = pytest.mark.database
+
 
 def _sets(captured: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SET search_path")]

@@ -10,6 +10,8 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connection
 
 from config import db_statements
 
+pytestmark = pytest.mark.database
+
 
 @pytest.fixture
 def separate_connection(db):

@@ -8,6 +8,8 @@ from django_tenants.utils import schema_exists, tenant_context
 from accounts.models import Role, User
 from tenants.models import Domain, Tenant
 
+pytestmark = pytest.mark.database
+
 ARGS = dict(name="Initech", admin_email="Boss@Initech.test", admin_password="Initech-Admin-2026")
 
 

@@ -15,6 +15,8 @@ import pytest
 from accounts.models import Role
 from tests.support import TEST_PASSWORD
 
+pytestmark = pytest.mark.security
+
 ADMIN, MANAGER, AGENT, AUDITOR = Role.TENANT_ADMIN, Role.MANAGER, Role.AGENT, Role.AUDITOR
 EVERY_ROLE = frozenset(Role)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -29,7 +29,7 @@ from django_tenants.utils import schema_context
 from tests.e2e_fixtures import E2E_SLUG
 from tests.support_processes import PROJECT_ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.security]
 
 MAX_EXAMPLES = 6
 TIME_LIMIT_SECONDS = 240

@@ -15,6 +15,8 @@ from messaging.personalise import (
     variables_check,
 )
 
+pytestmark = pytest.mark.security
+
 
 def bulk(api, recipients, text="Hi {name}!"):
     return api.post("/messages/bulk", {"session": "support", "text": text, "recipients": recipients}, format="json")

@@ -9,6 +9,8 @@ from django_tenants.utils import tenant_context
 from messaging.models import Conversation, Message
 from messaging.stats import message_stats, stats_refresh
 
+pytestmark = pytest.mark.database
+
 UTC = dt.UTC
 
 

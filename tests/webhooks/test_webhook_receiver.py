@@ -26,6 +26,8 @@ from tests.webhooks.webhook_helpers import (
 from webhooks import services
 from webhooks.models import WebhookEvent
 
+pytestmark = pytest.mark.security
+
 PROTOCOL_VECTOR_BODY = b'{"event":"message","session":"default","engine":"WEBJS"}'
 PROTOCOL_VECTOR_KEY = "my-secret-key"
 PROTOCOL_VECTOR_HMAC = ("208f8a55dde9e05519e898b10b89bf0d0b3b0fdf11fdbf09b6b90476301b98d8"
