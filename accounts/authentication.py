@@ -73,7 +73,7 @@ def user_by_id(user_id: object) -> User | None:
     if sql is None:
         columns = ", ".join(connection.ops.quote_name(column) for column in _USER_COLUMNS)
         table = db_statements.table(schema, User)
-        sql = _user_sql[schema] = f"SELECT {columns} FROM {table} WHERE id = %(id)s"  # noqa: S608 - identifiers
+        sql = _user_sql[schema] = f"SELECT {columns} FROM {table} WHERE id = %(id)s"  # noqa: S608 - identifiers  # nosec B608
     row = db_statements.read_retrying(lambda: db_statements.fetch_one(sql, {"id": user_id}))
     return User.from_db(DEFAULT_DB_ALIAS, _USER_COLUMNS, row) if row is not None else None
 

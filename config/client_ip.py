@@ -14,7 +14,7 @@ from django.http import HttpRequest
 def client_ip(request: HttpRequest) -> str:
     """Return the address of the client that sent ``request``."""
     proxies = settings.TRUSTED_PROXY_COUNT
-    remote_addr = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind
+    remote_addr = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind  # nosec B104
     if proxies <= 0:
         return remote_addr
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]

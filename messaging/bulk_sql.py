@@ -54,7 +54,7 @@ def conversations_touch(*, session_id: object, chat_ids: Sequence[str], at: date
                 SELECT new.id, %s, new.chat, '', 0, clock_timestamp(), %s
                   FROM unnest(%s::uuid[], %s::text[]) AS new(id, chat)
                 ON CONFLICT (session_id, chat_id) DO UPDATE SET last_message_at = EXCLUDED.last_message_at
-                RETURNING c.chat_id, c.id""",  # noqa: S608 - our table name
+                RETURNING c.chat_id, c.id""",  # noqa: S608 - our table name  # nosec B608
             # Time-ordered ids for the new ones: config/ids.py says why.
             [session_id, at, uuid7_many(len(chat_ids)), list(chat_ids)],
         )
@@ -108,7 +108,7 @@ def messages_mark_sent(results: Sequence[tuple[object, str, str, dict[str, Any]]
                     status = CASE WHEN m.status IN ('queued', 'sending') THEN 'sent' ELSE m.status END,
                     sent_at = COALESCE(m.sent_at, %s)
                   FROM (VALUES {values}) AS v(id, waha_message_id, wa_id, attempt)
-                 WHERE m.id = v.id""",  # noqa: S608 - placeholders only
+                 WHERE m.id = v.id""",  # noqa: S608 - placeholders only  # nosec B608
             [now, now, *params],
         )
         return cursor.rowcount
@@ -123,6 +123,6 @@ def wa_ids_assign(assignments: Sequence[tuple[object, str, str]]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {Message._meta.db_table} AS m SET waha_message_id = v.waha_message_id, wa_id = v.wa_id
-                  FROM (VALUES {values}) AS v(id, waha_message_id, wa_id) WHERE m.id = v.id""",  # noqa: S608
+                  FROM (VALUES {values}) AS v(id, waha_message_id, wa_id) WHERE m.id = v.id""",  # noqa: S608  # nosec B608
             params,
         )

@@ -76,7 +76,7 @@ def _claim(session: Session, limit: int) -> list[Message]:
                  WHERE id IN (SELECT id FROM {table}
                                WHERE session_id = %s AND status = 'queued' AND next_attempt_at <= clock_timestamp()
                                ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
-             RETURNING id""",  # noqa: S608 - the table name is ours, values are parameters
+             RETURNING id""",  # noqa: S608 - the table name is ours, values are parameters  # nosec B608
             [session.pk, limit],
         )
         ids = [row[0] for row in cursor.fetchall()]

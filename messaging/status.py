@@ -70,7 +70,7 @@ def _ack_sql(ack: int, *, keep_if_missing: bool) -> str:
     keep = f"""
         , pending AS (INSERT INTO {pending} (session_id, wa_id, ack, received_at)
                       SELECT %(session)s, %(wa_id)s, %(ack)s, %(now)s
-                      WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING 1)""" if keep_if_missing else ""  # noqa: S608
+                      WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING 1)""" if keep_if_missing else ""  # noqa: S608  # nosec B608
     return f"""
         WITH old AS (SELECT id, status FROM {table} WHERE session_id = %(session)s AND wa_id = %(wa_id)s
                        AND direction = 'outbound' FOR UPDATE),
@@ -89,7 +89,7 @@ def _ack_sql(ack: int, *, keep_if_missing: bool) -> str:
           FROM old WHERE m.id = old.id
           RETURNING m.id, old.status AS before, m.status AS after){keep}
         SELECT (SELECT count(*) FROM old), moved.id, moved.before, moved.after
-          FROM (VALUES (1)) AS one LEFT JOIN moved ON TRUE"""  # noqa: S608 - fixed fragments only
+          FROM (VALUES (1)) AS one LEFT JOIN moved ON TRUE"""  # noqa: S608 - fixed fragments only  # nosec B608
 
 
 def message_ack_apply(*, session_id: object, wa_id: str, ack: int, keep_if_missing: bool = True) -> bool:
