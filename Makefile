@@ -9,6 +9,7 @@ RUN_SANDBOX ?= 1
 .DEFAULT_GOAL := help
 .PHONY: help install services db migrate seed run test lint format clean
 .PHONY: test-unit test-e2e test-security test-db test-module
+.PHONY: newman postman
 
 help:
 	@echo "make run    install, migrate, seed the demo tenants, start web, worker, beat and the WAHA sandbox"
@@ -16,6 +17,7 @@ help:
 	@echo "make test-unit | test-e2e | test-security | test-db   a marked subset (no coverage)"
 	@echo "make test-module M=tests/core/test_auth.py         one test module (or any pytest path)"
 	@echo "make lint   ruff"
+	@echo "make postman  run the Postman collection with newman against a running make run (BASE_URL=...)"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
@@ -83,4 +85,22 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache .coverage htmlcov
+	rm -rf $(VENV) staticfiles var .pytest_cache .coverage htmlcov .tools
+
+# Postman: newman, pinned, from npm into .tools/newman (needs Node.js 18+). `make postman` runs the collection
+# against a running `make run`; BASE_URL moves it, NEWMAN_ARGS adds options (e.g. --env-var tenant=globex).
+NEWMAN_VERSION := 6.2.2
+NEWMAN_DIR     := .tools/newman
+NEWMAN         := $(NEWMAN_DIR)/node_modules/.bin/newman
+BASE_URL       ?= http://127.0.0.1:8000
+
+$(NEWMAN_DIR)/.installed-$(NEWMAN_VERSION):
+	@command -v npm >/dev/null || { echo "need npm (Node.js 18 or newer) to install newman"; exit 1; }
+	npm install --prefix $(NEWMAN_DIR) --save-exact --no-audit --no-fund --loglevel=error newman@$(NEWMAN_VERSION)
+	touch $@
+
+newman: $(NEWMAN_DIR)/.installed-$(NEWMAN_VERSION)
+
+postman: newman
+	$(NEWMAN) run postman/waha-gateway.postman_collection.json -e postman/local.postman_environment.json \
+		--env-var baseUrl=$(BASE_URL) --timeout-request 30000 --timeout 300000 $(NEWMAN_ARGS)
