@@ -84,6 +84,9 @@ test-module: install services
 lint: install
 	$(BIN)/ruff check .
 
+format: install
+	$(BIN)/ruff check --fix .
+
 clean:
 	rm -rf $(VENV) staticfiles var .pytest_cache .coverage htmlcov .tools
 

@@ -58,12 +58,10 @@ PRODUCTION_ONLY_SETTINGS = {"SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECUR
 PROD_ONLY_ADDRESSES = {"CELERY_BROKER_URL"}
 # Settings that only tests use (documented, but never given to a container).
 TEST_ONLY_SETTINGS = {"FAST_PASSWORD_HASHER"}  # only read under DJANGO_ENV=test
-# Sandbox variables its README does not list yet (waha_sandbox/README.md is outside this change).
-SANDBOX_UNDOCUMENTED = {
-    "WAHA_SANDBOX_SECURE_IDS",  # ids.py: ids from SystemRandom instead of random; set by no test or script
-}
-# .PHONY names without a rule; `make <name>` fails with "No rule to make target" (Makefile drift, reported).
-PHONY_WITHOUT_RULE = {"format"}
+# Sandbox variables its README may leave out (none today).
+SANDBOX_UNDOCUMENTED: set[str] = set()
+# .PHONY names without a rule (none today).
+PHONY_WITHOUT_RULE: set[str] = set()
 
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
 SKIPPED_DIRS = {".venv", ".git", "tests", "bench", "waha_sandbox", "staticfiles", "var", ".tools", "node_modules"}
