@@ -368,7 +368,7 @@ def test_prometheus_scrapes_web_with_the_metrics_token() -> None:
     monitoring = _yaml(MONITORING_COMPOSE)
     targets = {c["target"] for c in monitoring["services"]["prometheus"]["configs"]}
     assert f"/etc/prometheus/{token_file}" in targets
-    assert monitoring["configs"]["metrics-token"]["content"] == "${METRICS_TOKEN:-}"
+    assert monitoring["configs"]["metrics-token"]["content"].strip() == "${METRICS_TOKEN:-}"
     # web:8000 is the web service of docker-compose.yml and the port gunicorn listens on.
     base = _yaml("docker-compose.yml")
     (static,) = job["static_configs"]
