@@ -42,18 +42,23 @@ migrate: db
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The port web listens on; the banner and WAHA's webhooks (WEBHOOK_BASE_URL, unless set) follow it.
+WEB_PORT ?= 8000
+
 run: seed
 	@mkdir -p var
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	@echo ""
-	@echo "  API        http://acme.localhost:8000/auth/profile   (or any host with X-Tenant: acme)"
-	@echo "  API docs   http://127.0.0.1:8000/api/docs"
-	@echo "  Admin      http://acme.localhost:8000/admin/   (tenant)   http://127.0.0.1:8000/admin/   (platform)"
-	@echo "  Health     http://127.0.0.1:8000/health    Metrics http://127.0.0.1:8000/metrics"
+	@echo "  API        http://acme.localhost:$(WEB_PORT)/auth/profile   (or any host with X-Tenant: acme)"
+	@echo "  API docs   http://127.0.0.1:$(WEB_PORT)/api/docs"
+	@echo "  Admin      http://acme.localhost:$(WEB_PORT)/admin/   (tenant)   http://127.0.0.1:$(WEB_PORT)/admin/   (platform)"
+	@echo "  Health     http://127.0.0.1:$(WEB_PORT)/health    Metrics http://127.0.0.1:$(WEB_PORT)/metrics"
 	@echo "  WAHA sandbox http://127.0.0.1:3001  (X-Api-Key: $${WAHA_API_KEY:-sandbox-dev-key-change-me})"
 	@echo ""
 	@rm -rf var/metrics && mkdir -p var/metrics
-	PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/metrics" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${WEB_PORT:-8000} web worker beat $(if $(filter 1,$(RUN_SANDBOX)),sandbox)
+	WEBHOOK_BASE_URL="$${WEBHOOK_BASE_URL:-http://127.0.0.1:$(WEB_PORT)}" PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/metrics" \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $(WEB_PORT) web worker beat \
+		$(if $(filter 1,$(RUN_SANDBOX)),sandbox)
 
 # Coverage counts the processes the end-to-end tests start too (.coveragerc: patch = subprocess). The whole
 # suite must cover at least COVERAGE_MIN percent; a subset (PYTEST_ARGS) only prints its figure.

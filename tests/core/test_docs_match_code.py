@@ -201,7 +201,7 @@ def test_the_collectors_find_what_they_must():
     assert {"SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "CHECK_NEW_NUMBERS", "WEBHOOK_SWEEP_SECONDS"} \
         <= settings_variables()
     assert {"WEB_CONCURRENCY", "HOST", "PORT", "HEALTHCHECK_TIMEOUT", "SEED_DEMO", "WORKER_CONCURRENCY",
-            "PROMETHEUS_MULTIPROC_DIR", "DB_APPLICATION_NAME", "WEB_PORT"} <= process_variables()
+            "PROMETHEUS_MULTIPROC_DIR", "DB_APPLICATION_NAME"} <= process_variables()
     assert {"APP_IMAGE", "POSTGRES_PASSWORD", "WAHA_IMAGE_TAG"} <= compose_variables()
     assert {"WAHA_SANDBOX_AUTOPAIR_SECONDS", "WHATSAPP_HOOK_RETRIES_ATTEMPTS", "WAHA_SANDBOX_PORT"} \
         <= sandbox_variables()
