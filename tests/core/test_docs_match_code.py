@@ -41,7 +41,7 @@ API_GUIDE = ROOT / "docs" / "API_GUIDE.md"
 README = ROOT / "README.md"
 MAKEFILE = ROOT / "Makefile"
 ENV_EXAMPLE = ROOT / ".env.example"
-COMPOSE_FILES = (ROOT / "docker-compose.yml", ROOT / "docker-compose.prod.yml")
+COMPOSE_FILES = (ROOT / "docker-compose.yml", ROOT / "docker-compose.prod.yml", ROOT / "docker-compose.override.yml")
 
 # Set by the operating system or the container runtime, not by an operator of this service.
 SYSTEM_VARIABLES = {

@@ -767,3 +767,20 @@ def test_deployment_docs_cover_the_operational_topics() -> None:
         "pg_dump",
     ):
         assert phrase in docs, phrase
+
+
+def test_the_development_override_publishes_wahas_dashboard_on_this_machine_only():
+    """`docker compose up` reads docker-compose.override.yml: WAHA's dashboard at localhost:3001, login from the
+    environment. Production names its files, so it never loads the override, and turns the dashboard off."""
+    override = yaml.safe_load(_read("docker-compose.override.yml"))
+    waha = override["services"]["waha"]
+    assert waha["ports"] == ["127.0.0.1:${WAHA_DASHBOARD_PORT:-3001}:3000"]
+    environment = waha["environment"]
+    assert environment["WAHA_DASHBOARD_ENABLED"] == "true"
+    assert environment["WAHA_DASHBOARD_USERNAME"].startswith("${WAHA_DASHBOARD_USERNAME")
+    assert environment["WAHA_DASHBOARD_PASSWORD"].startswith("${WAHA_DASHBOARD_PASSWORD")
+    assert set(override["services"]) == {"waha"}  # nothing else changes in development
+    prod = yaml.safe_load(_read("docker-compose.prod.yml"))["services"]["waha"]
+    assert prod["environment"]["WAHA_DASHBOARD_ENABLED"] == "false" and "ports" not in prod
+    base = yaml.safe_load(_read("docker-compose.yml"))["services"]["waha"]
+    assert "ports" not in base  # compose appends ports across files: production must inherit none
