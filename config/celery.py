@@ -12,7 +12,7 @@ gone (PITFALLS 12); explicit arguments have neither problem.
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -25,3 +25,13 @@ app.autodiscover_tasks()
 def _reconcile_sessions_at_start(sender, **kwargs) -> None:
     """Sessions seeded while WAHA was down become real as soon as a worker runs."""
     sender.app.send_task("sessions_waha.reconcile_all")
+
+
+@worker_init.connect
+def _serve_worker_metrics(**kwargs) -> None:
+    """With ``WORKER_METRICS_PORT`` set, the worker serves its own metrics (``config.metrics``)."""
+    port = os.environ.get("WORKER_METRICS_PORT", "")
+    if port:
+        from config.metrics import worker_metrics_serve
+
+        worker_metrics_serve(port=int(port))

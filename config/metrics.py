@@ -41,6 +41,27 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 
+def worker_metrics_registry() -> prometheus_client.CollectorRegistry:
+    """What a worker's own metrics endpoint shows: every process of this worker (its pool children write
+    to ``PROMETHEUS_MULTIPROC_DIR``), or this process alone without that directory. The figures read from
+    the database at scrape time are web's to show, once."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return prometheus_client.REGISTRY
+    registry = prometheus_client.CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def worker_metrics_serve(*, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - inside its network
+    """Serve the worker's metrics over HTTP (a daemon thread) for Prometheus to scrape.
+
+    A worker on another host than web cannot share web's multiprocess directory, so web's ``/metrics``
+    would never show its counters (sends, retries, WAHA calls). Compose runs it on the worker's port
+    ``WORKER_METRICS_PORT``, reachable only inside the compose network.
+    """
+    prometheus_client.start_http_server(port, addr=address, registry=worker_metrics_registry())
+
+
 def scrape_time_collectors() -> list:
     from messaging.metrics import QueueDepthCollector
     from webhooks.metrics import PendingEventsCollector

@@ -65,6 +65,8 @@ class Stack:
     beat: Process
     redis_url: str
     processes: list[Process] = field(default_factory=list)
+    # The worker's own metrics endpoint (WORKER_METRICS_PORT).
+    worker_metrics_url: str = ""
 
     def restart_redis(self, down_seconds: float = 1.0) -> None:
         self.redis.kill()
@@ -105,15 +107,18 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         TENANT_CACHE_SECONDS="0",
         CELERY_BEAT_SCHEDULE_FILE=os.path.join(metrics_dir, "beat-schedule"),
     )
+    worker_metrics_port = free_port()
     worker = Process("worker", [str(PROJECT_ROOT / "bin" / "worker"), "--loglevel=WARNING", "--concurrency=2",
-                                "--without-mingle", "--without-gossip"], env)
+                                "--without-mingle", "--without-gossip"],
+                     {**env, "WORKER_METRICS_PORT": str(worker_metrics_port)})
     beat = Process("beat", ["celery", "-A", "config", "beat", "--loglevel=WARNING",
                             f"--schedule={env['CELERY_BEAT_SCHEDULE_FILE']}"], env)
     assert wait_until(lambda: Stack._redis_up(Stack(web_url, redis_proc, worker, beat, redis_url)), timeout=10)
     with run_web(workers=2, port=web_port, env=env) as url:
         worker.start()
         beat.start()
-        stack = Stack(url, redis_proc, worker, beat, redis_url, [worker, beat])
+        stack = Stack(url, redis_proc, worker, beat, redis_url, [worker, beat],
+                      worker_metrics_url=f"http://127.0.0.1:{worker_metrics_port}/metrics")
         try:
             yield stack
         finally:

@@ -369,14 +369,18 @@ def test_prometheus_scrapes_web_with_the_metrics_token() -> None:
     targets = {c["target"] for c in monitoring["services"]["prometheus"]["configs"]}
     assert f"/etc/prometheus/{token_file}" in targets
     assert monitoring["configs"]["metrics-token"]["content"].strip() == "${METRICS_TOKEN:-}"
-    # web:8000 is the web service of docker-compose.yml and the port gunicorn listens on.
+    # web:8000 is the web service of docker-compose.yml and the port gunicorn listens on; worker:9100 is the
+    # worker's own metrics port (WORKER_METRICS_PORT), reached inside the compose network only.
     base = _yaml("docker-compose.yml")
-    (static,) = job["static_configs"]
-    for target in static["targets"]:
-        host, _, port = target.partition(":")
-        assert host in base["services"], target
-        assert any(str(p).endswith(f":{port}") for p in base["services"][host]["ports"]), target
-    assert set(static.get("labels", {})) <= TARGET_LABELS
+    targets = {}
+    for static in job["static_configs"]:
+        assert set(static.get("labels", {})) <= TARGET_LABELS
+        for target in static["targets"]:
+            targets[target] = static["labels"]["service"]
+    assert targets == {"web:8000": "web", "worker:9100": "worker"}
+    assert any(str(p).endswith(":8000") for p in base["services"]["web"]["ports"])
+    worker = base["services"]["worker"]
+    assert worker["environment"]["WORKER_METRICS_PORT"] == "9100" and "ports" not in worker
 
 
 # --------------------------------------------------------------------------- Grafana

@@ -80,6 +80,21 @@ def test_send_goes_sent_then_delivered_then_read(live):
     assert seen[-1] == "read" and "failed" not in seen
 
 
+def test_the_worker_serves_its_own_metrics(live):
+    """WORKER_METRICS_PORT: Prometheus can scrape the worker itself (a worker on another host than web
+    cannot share web's multiprocess directory); what the worker counted, a sent message, is there."""
+    response = live.post("/messages/send", {"session": "main", "to": "+49 151 2222 4444", "text": "counted"})
+    message_id = response.json()["id"]
+    assert wait_until(lambda: live.get(f"/messages/{message_id}").json()["status"] != "queued", timeout=30)
+
+    def sent_counted() -> bool:
+        scrape = requests.get(live.stack.worker_metrics_url, timeout=5)
+        assert scrape.status_code == 200 and scrape.headers["Content-Type"].startswith("text/plain")
+        return 'messages_status_total{status="sent",tenant="e2e"}' in scrape.text
+
+    assert wait_until(sent_counted, timeout=15)
+
+
 def test_sends_during_the_kick_quiet_window_still_go_out_without_the_sweeper(live):
     """A web process skips the kick of a send made right after its last kick
     (messaging.services.KICK_QUIET_SECONDS); the dispatch that every kick schedules KICK_LOOK_AGAIN_SECONDS
