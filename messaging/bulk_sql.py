@@ -1,8 +1,9 @@
-"""Bulk SQL for the hot paths: COPY for many new messages, one UPDATE for many send results.
+"""Bulk SQL for the hot paths: COPY for many new messages, one UPDATE for many pre-generated ids.
 
 Django's ``bulk_create`` compiles every row in Python (seconds for 10,000
 messages); PostgreSQL's COPY streams them. Only code that must move
-thousands of rows per request lives here.
+thousands of rows per request lives here. The one UPDATE for many send
+results moves their status, so it lives in ``messaging.status``.
 """
 
 from __future__ import annotations
@@ -83,35 +84,6 @@ def messages_copy(*, common: dict[str, Any], rows: Iterable[tuple[uuid.UUID, obj
             copy.write("".join(chunk))
             count += len(chunk)
     return count
-
-
-def messages_mark_sent(results: Sequence[tuple[object, str, str, dict[str, Any]]], *, now: datetime) -> int:
-    """``sending`` → ``sent`` for many messages at once: (id, waha_message_id, wa_id, attempt).
-
-    Messages an ack already moved further keep their status (and get the ids).
-    """
-    if not results:
-        return 0
-    table = Message._meta.db_table
-    values = ", ".join(["(%s::uuid, %s, %s, %s::jsonb)"] * len(results))
-    params: list[Any] = []
-    for message_id, waha_message_id, wa_id, attempt in results:
-        params += [str(message_id), waha_message_id, wa_id, json.dumps([attempt])]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {table} AS m SET
-                    waha_message_id = CASE WHEN v.waha_message_id <> '' THEN v.waha_message_id
-                                           ELSE m.waha_message_id END,
-                    wa_id = CASE WHEN v.wa_id <> '' THEN v.wa_id ELSE m.wa_id END,
-                    attempt_log = m.attempt_log || v.attempt,
-                    error_code = '', error_detail = '', updated_at = %s,
-                    status = CASE WHEN m.status IN ('queued', 'sending') THEN 'sent' ELSE m.status END,
-                    sent_at = COALESCE(m.sent_at, %s)
-                  FROM (VALUES {values}) AS v(id, waha_message_id, wa_id, attempt)
-                 WHERE m.id = v.id""",  # noqa: S608 - placeholders only  # nosec B608
-            [now, now, *params],
-        )
-        return cursor.rowcount
 
 
 def wa_ids_assign(assignments: Sequence[tuple[object, str, str]]) -> None:

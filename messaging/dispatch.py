@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from messaging import bulk_sql, pacing, status
@@ -68,23 +68,10 @@ class Outcome:
 
 def _claim(session: Session, limit: int) -> list[Message]:
     """Mark up to ``limit`` due messages ``sending`` (attempt + 1) and return them."""
-    table = Message._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {table} SET status = 'sending', attempts = attempts + 1,
-                       sending_started_at = clock_timestamp(), updated_at = clock_timestamp()
-                 WHERE id IN (SELECT id FROM {table}
-                               WHERE session_id = %s AND status = 'queued' AND next_attempt_at <= clock_timestamp()
-                               ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
-             RETURNING id""",  # noqa: S608 - the table name is ours, values are parameters  # nosec B608
-            [session.pk, limit],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = status.messages_claim(session_id=session.pk, limit=limit)
     if not ids:
         return []
-    messages = list(Message.objects.filter(pk__in=ids).select_related("conversation").order_by("next_attempt_at"))
-    status.metrics.status_changed(MessageStatus.SENDING, count=len(messages))
-    return messages
+    return list(Message.objects.filter(pk__in=ids).select_related("conversation").order_by("next_attempt_at"))
 
 
 def _assign_ids(session: Session, messages: list[Message]) -> None:
@@ -277,11 +264,10 @@ def _record_all(outcomes: list[Outcome]) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
-        bulk_sql.messages_mark_sent([(o.message.pk, o.waha_message_id, o.wa_id, o.attempt) for o in sent], now=now)
+        status.messages_sent([(o.message.pk, o.waha_message_id, o.wa_id, o.attempt) for o in sent], now=now)
         newly_verified = [o.message.conversation_id for o in sent if not o.message.conversation.verified_at]
         if newly_verified:
             Conversation.objects.filter(pk__in=newly_verified, verified_at__isnull=True).update(verified_at=now)
-    status.metrics.status_changed(MessageStatus.SENT, count=len(sent))
     session_id = sent[0].message.session_id
     status.pending_acks_apply(session_id=session_id, wa_ids=[o.wa_id for o in sent if o.wa_id])
     logger.info("dispatch.batch_sent session_id=%s count=%s", session_id, len(sent))

@@ -23,8 +23,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from messaging import media as media_service
-from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
-from messaging.status import JsonbAppend
+from messaging.models import Conversation, Direction, Message, MessageType
+from messaging.status import JsonbAppend, initial_status
 from sessions_waha.waha import wa_id_of
 
 logger = logging.getLogger("messaging.inbound")
@@ -149,7 +149,7 @@ def inbound_message_record(*, session_id: object, payload: Any, now: dt.datetime
         type=_message_type(payload, media), chat_id=chat_id, sender_id=_text(sender, 100),
         text=_text(payload.get("body")), media=media, location=_location(payload),
         reply_to=_text(reply_to.get("id"), 200) if isinstance(reply_to, Mapping) else "",
-        status=MessageStatus.RECEIVED, waha_message_id=waha_id[:200], wa_id=wa_id,
+        status=initial_status(Direction.INBOUND), waha_message_id=waha_id[:200], wa_id=wa_id,
     )
     at_value = Value(at, output_field=DateTimeField())
     changes: dict[str, Any] = {

@@ -30,22 +30,19 @@ class MessageType(models.TextChoices):
     LOCATION = "location", "Location"
 
 
+# Where a message is. ``messaging.status`` holds the moves between them and is the only code that writes one.
 class MessageStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
     QUEUED = "queued", "Queued"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
     READ = "read", "Read"
     FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
     RECEIVED = "received", "Received"
 
 
-# Outbound statuses only move forward along this order (failed is terminal
-# and reachable from anything below delivered).
-STATUS_RANK = {
-    MessageStatus.QUEUED: 0, MessageStatus.SENDING: 1, MessageStatus.SENT: 2,
-    MessageStatus.DELIVERED: 3, MessageStatus.READ: 4,
-}
 OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
 # WhatsApp's limit for one text: checked on a send's text and on each personalised bulk text.
 TEXT_MAX_LENGTH = 4096

@@ -20,8 +20,8 @@ from django.db import DEFAULT_DB_ALIAS
 from accounts.models import Role, User
 from config import db_statements
 from config.ids import uuid7
-from messaging import bulk_sql
-from messaging.models import Conversation, Direction, Message, MessageStatus
+from messaging import bulk_sql, status
+from messaging.models import Conversation, Direction, Message
 from sessions_waha.models import Session, SessionStatus
 
 _SQL = """
@@ -50,7 +50,7 @@ WITH sender_row AS (
                             media, location, reply_to, status, waha_message_id, wa_id, error_code, error_detail,
                             attempts, attempt_log, next_attempt_at, created_at, updated_at, reactions)
     SELECT %(id)s, session_row.id, conversation_row.id, %(user)s, '{outbound}', %(type)s, %(chat)s, '', %(text)s,
-           %(media)s::jsonb, %(location)s::jsonb, %(reply_to)s, '{queued}', '', '', '', '', 0, '[]', %(now)s,
+           %(media)s::jsonb, %(location)s::jsonb, %(reply_to)s, '{initial_status}', '', '', '', '', 0, '[]', %(now)s,
            %(now)s, %(now)s, '{{}}'
       FROM conversation_row, session_row
     ON CONFLICT (id) DO NOTHING
@@ -74,6 +74,8 @@ class QueueOutcome:
     message: Message | None
 
 
+# The status a send is stored with comes from the status machine, like every status written.
+_INITIAL_STATUS = status.initial_status(Direction.OUTBOUND)
 # A retry (a dropped connection) also asks whether the first attempt stored the message before the
 # connection broke; a first attempt knows it did not.
 _STORED_BEFORE = {False: "false", True: "EXISTS (SELECT 1 FROM {messages} WHERE id = %(id)s)"}
@@ -92,13 +94,13 @@ def _sql_for(schema_name: str, roles: frozenset[str], *, retry: bool) -> str:
             stored_before=_STORED_BEFORE[retry].format(messages=messages),
             # Constants of this code, never input: written into the statement, one parameter less each.
             roles=", ".join(f"'{role}'" for role in sorted(roles)), agent=Role.AGENT,
-            working=SessionStatus.WORKING, outbound=Direction.OUTBOUND, queued=MessageStatus.QUEUED)
+            working=SessionStatus.WORKING, outbound=Direction.OUTBOUND, initial_status=_INITIAL_STATUS)
     return sql
 
 
 _FIELDS = [field.attname for field in Message._meta.concrete_fields]
 # What the statement stores in the columns it does not set from the request.
-_QUEUED_COLUMNS = bulk_sql.MESSAGE_DEFAULTS | {"direction": Direction.OUTBOUND, "status": MessageStatus.QUEUED}
+_QUEUED_COLUMNS = bulk_sql.MESSAGE_DEFAULTS | {"direction": Direction.OUTBOUND, "status": _INITIAL_STATUS}
 
 
 def _stored_message(**values: Any) -> Message:

@@ -21,7 +21,7 @@ from accounts.models import User
 from config.ids import uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
 from config.quiet import QuietWindow
-from messaging import bulk_sql, metrics, send_sql
+from messaging import bulk_sql, metrics, send_sql, status
 from messaging.models import (
     OPEN_STATUSES,
     TEXT_MAX_LENGTH,
@@ -89,10 +89,10 @@ class BulkResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _require_working(status: str | None) -> None:
+def _require_working(session_status: str | None) -> None:
     # The stored status is used on purpose: a send never waits on WAHA.
-    if status != SessionStatus.WORKING:
-        raise SessionNotReady(f"The session is {status}; messages can be sent only while it is WORKING.")
+    if session_status != SessionStatus.WORKING:
+        raise SessionNotReady(f"The session is {session_status}; messages can be sent only while it is WORKING.")
 
 
 def _chat_id_or_400(to: object, field_name: str = "to") -> str:
@@ -228,7 +228,8 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
         bulk_sql.messages_copy(
             common={"session_id": session.pk, "batch_id": batch.pk, "created_by_id": sender.pk,
                     "direction": Direction.OUTBOUND, "type": content.type, "media": content.media,
-                    "status": MessageStatus.QUEUED, "next_attempt_at": now, "created_at": now, "updated_at": now},
+                    "status": status.initial_status(Direction.OUTBOUND), "next_attempt_at": now, "created_at": now,
+                    "updated_at": now},
             rows=((message_id, conversations[chat_id], chat_id, text)
                   for message_id, (chat_id, text) in zip(uuid7_many(len(accepted)), accepted, strict=True)),
         )
@@ -241,15 +242,10 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
 def message_retry(*, message: Message) -> Message:
     """Queue a failed outbound message again with a fresh attempt budget."""
     with transaction.atomic():
-        updated = Message.objects.filter(
-            pk=message.pk, direction=Direction.OUTBOUND, status=MessageStatus.FAILED,
-        ).update(status=MessageStatus.QUEUED, attempts=0, error_code="", error_detail="", failed_at=None,
-                 next_attempt_at=timezone.now(), updated_at=timezone.now())
-        if not updated:
+        if not status.message_requeue_failed(message=message):
             raise Conflict("Only failed outbound messages can be retried.")
         transaction.on_commit(lambda: dispatch_kick(session_id=message.session_id))
     message.refresh_from_db()
-    metrics.status_changed(MessageStatus.QUEUED)
     logger.info("message.retry_queued message_id=%s", message.pk)
     return message
 
@@ -298,18 +294,6 @@ def dispatch_kick(*, session_id: object) -> None:
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper recovers
         metrics.ENQUEUE_FAILURES.inc()
         logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)
-
-
-def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
-    """Fail the session's queued and sending messages (the session is gone: they can never go out)."""
-    now = timezone.now()
-    failed = Message.objects.filter(session_id=session_id, status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]
-                                    ).update(status=MessageStatus.FAILED, failed_at=now, updated_at=now,
-                                             error_code=code, error_detail=detail)
-    if failed:
-        metrics.status_changed(MessageStatus.FAILED, count=failed)
-        logger.info("messages.failed_open session_id=%s count=%s code=%s", session_id, failed, code)
-    return failed
 
 
 def batches_complete(*, batch_id: object | None = None) -> int:

@@ -85,8 +85,7 @@ def _settle(message: Message) -> None:
                               detail="The worker sending this message stopped and the attempt budget is spent.",
                               attempt=attempt)
         return
-    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-        status=MessageStatus.QUEUED, next_attempt_at=timezone.now(), updated_at=timezone.now())
+    status.message_requeue_stuck(message=message)
     logger.info("sweeper.requeued message_id=%s", message.pk)
 
 

@@ -332,7 +332,7 @@ def session_delete(*, session: Session) -> None:
         session.status = SessionStatus.STOPPED
         session.save(update_fields=["deleted_at", "status", "updated_at"])
         waha_pool.session_route_remove(session_id=session.id)
-        from messaging.services import messages_fail_open
+        from messaging.status import messages_fail_open
 
         messages_fail_open(session_id=session.id, code="session_deleted",
                            detail="The session was deleted before this message could be sent.")
