@@ -81,7 +81,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def stack(*, database: str, redis_db: int = 12, web_workers: int = 2, worker: bool = True,
+def stack(*, database: str, redis_db: int = 9, web_workers: int = 2, worker: bool = True,
           worker_concurrency: int = 2, auto_ack: bool = False, extra_env: dict[str, str] | None = None):
     """Scratch database (migrated), sandbox, gunicorn and optionally a Celery worker."""
     sandbox_port, web_port = free_port(), free_port()
