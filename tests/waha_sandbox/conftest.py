@@ -137,6 +137,20 @@ class Api:
     def wait_status(self, name: str, status: str, timeout: float = 5.0) -> None:
         wait_until(lambda: self.status(name) == status, timeout=timeout, message=f"{name} -> {status}")
 
+    def deliveries_settled(self, timeout: float = 5.0) -> dict:
+        """Wait until every webhook delivery the sandbox has started has ended (delivered or dropped).
+
+        Events are emitted, and their deliveries started, before the request that caused them
+        answers; so once this returns, the receiver holds every delivery of those events.
+        """
+        return wait_until(lambda: (lambda s: s if s["inFlight"] == 0 else None)(self.get("/sandbox/webhooks").json()),
+                          timeout=timeout, message="webhook deliveries settled")
+
+    def emitted(self, session: str, event: str | None = None) -> list[dict]:
+        """The envelopes the sandbox emitted for a session (whether or not any hook took them)."""
+        query = f"/sandbox/events?session={session}" + (f"&event={event}" if event else "")
+        return self.get(query).json()["events"]
+
     def working(self, name: str, config: dict | None = None, phone: str | None = None) -> dict:
         """Create a session and pair it; returns its ``me``."""
         self.create(name, config=config)

@@ -107,12 +107,29 @@ def test_check_exists_and_not_on_whatsapp_sticks_at_server(api, receiver):
 
     r = _send(api, chatId="4915100000000@c.us")
     assert r.status_code == 201
+    missing_id = f"true_4915100000000@c.us_{r.json()['key']['id']}"
     wait_until(lambda: receiver.events(event="message.ack"), message="SERVER ack")
-    time.sleep(0.15)  # well past the DEVICE/READ delays (10/20/30 ms in these tests)
-    acks = [e["json"]["payload"]["ack"] for e in receiver.events(event="message.ack")]
+    _ack_a_later_marker(api, receiver)
+    acks = [e["json"]["payload"]["ack"] for e in receiver.events(event="message.ack")
+            if e["json"]["payload"]["id"] == missing_id]
     assert acks == [1]
-    (msg,) = api.get("/sandbox/messages?session=s").json()["messages"]
+    (msg,) = api.get("/sandbox/messages?session=s&chatId=4915100000000@c.us").json()["messages"]
     assert msg["ackName"] == "SERVER" and msg["notOnWhatsApp"] is True
+
+
+def _ack_a_later_marker(api, receiver) -> str:
+    """Send a marker to a number on WhatsApp and wait for its READ ack and every delivery to end.
+
+    The sandbox schedules a message's acks on one event loop at fixed delays after its send: the
+    marker, sent later, reads last; so any ack an earlier send was going to get has been emitted
+    by then, and once no delivery is in flight the receiver holds it.
+    """
+    marker = _send(api, chatId="4915112345678@c.us").json()["key"]["id"]
+    marker_id = f"true_4915112345678@c.us_{marker}"
+    wait_until(lambda: any(e["json"]["payload"]["id"] == marker_id and e["json"]["payload"]["ackName"] == "READ"
+                           for e in receiver.events(event="message.ack")), message="the marker's READ ack")
+    api.deliveries_settled()
+    return marker_id
 
 
 def test_check_exists_needs_working(api):
@@ -143,10 +160,12 @@ def test_acks_and_message_any(api, receiver):
 def test_auto_acks_can_be_disabled(api, receiver):
     api.post("/sandbox/config", {"auto_ack": False})
     api.working("s", config={"webhooks": [{"url": receiver.url("/h"), "events": ["*"]}]})
-    _send(api, chatId="111@c.us")
+    quiet = _send(api, chatId="111@c.us").json()["key"]["id"]
     receiver.wait_events(1, event="message.any")
-    time.sleep(0.1)
-    assert receiver.events(event="message.ack") == []
+    api.post("/sandbox/config", {"auto_ack": True})  # for the marker: a send's acks are scheduled when it is sent
+    marker_id = _ack_a_later_marker(api, receiver)
+    acked = {e["json"]["payload"]["id"] for e in receiver.events(event="message.ack")}
+    assert acked == {marker_id}, f"true_111@c.us_{quiet} was acked"
 
 
 def test_media_and_other_endpoints(api):
