@@ -11,7 +11,9 @@ Celery task body) synchronously.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -268,8 +270,23 @@ def test_celery_task_gives_up_after_quick_retries_when_waha_is_down(live, sandbo
     assert media["attempts"] >= 2
 
 
-def test_task_refuses_the_public_schema(acme):
-    media_fetch_task.apply(args=["public", "00000000-0000-4000-8000-000000000000"])  # logs, does nothing
+@pytest.mark.parametrize("schema_name", ["public", "t_no_such_tenant"])
+def test_task_refuses_a_schema_that_is_no_tenants(live, sandbox, capture, public_client, acme, settings, caplog,
+                                                  schema_name):
+    """Logs, does nothing: a pending media file named under the wrong schema is neither fetched nor marked."""
+    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "image/png"}})
+    replay(public_client, delivery)
+    message = stored(acme, answer["id"])
+    before = dict(message.media)
+    with caplog.at_level(logging.ERROR, logger="webhooks.tasks"):
+        result = media_fetch_task.apply(args=[schema_name, str(message.pk)])
+    assert result.successful() and result.result is None  # refused quietly: no retry, no error raised
+    (record,) = [r for r in caplog.records if r.name == "webhooks.tasks"]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (f"media.fetch_refused schema={schema_name} message_id={message.pk} "
+                                   "reason=not_a_tenant")
+    assert stored(acme, answer["id"]).media == before and before["state"] == "pending"
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*"))  # nothing was copied
 
 
 def test_sweep_fetches_media_the_queue_missed(live, sandbox, capture, public_client, acme):
