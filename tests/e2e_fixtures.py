@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -52,9 +51,17 @@ class Process:
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
 
-    def output(self) -> str:
-        with open(self.log.name, errors="replace") as handle:
-            return handle.read()[-6000:]
+    def log_size(self) -> int:
+        """Where the output ends now: ``output(since=log_size())`` later reads only what came after."""
+        return os.path.getsize(self.log.name)
+
+    def output(self, since: int | None = None) -> str:
+        """The tail of the output, or everything written after the ``since`` mark."""
+        with open(self.log.name, "rb") as handle:
+            if since is not None:
+                handle.seek(since)
+            text = handle.read().decode(errors="replace")
+        return text if since is not None else text[-6000:]
 
 
 @dataclass
@@ -68,9 +75,8 @@ class Stack:
     # The worker's own metrics endpoint (WORKER_METRICS_PORT).
     worker_metrics_url: str = ""
 
-    def restart_redis(self, down_seconds: float = 1.0) -> None:
-        self.redis.kill()
-        time.sleep(down_seconds)
+    def start_redis(self) -> None:
+        """Start Redis again after a test killed it, and wait until it answers."""
         self.redis.start()
         assert wait_until(self._redis_up, timeout=10), "redis did not come back"
 
