@@ -108,3 +108,22 @@ def client_for(db) -> Callable[..., TenantClient]:
 @pytest.fixture
 def public_client(db) -> TenantClient:
     return TenantClient()
+
+
+@pytest.fixture
+def admin(acme, make_user) -> User:
+    """A tenant admin of acme."""
+    return make_user(acme, Role.TENANT_ADMIN)
+
+
+@pytest.fixture
+def admin_client(acme, admin, client_for) -> TenantClient:
+    """An API client on acme's host, signed in as ``admin``."""
+    return client_for(acme, admin)
+
+
+@pytest.fixture
+def api(admin_client) -> TenantClient:
+    """``admin_client`` under the name the messaging and sessions tests use (the sandbox tests' ``api`` is
+    their own: a client of the sandbox)."""
+    return admin_client

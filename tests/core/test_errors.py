@@ -18,11 +18,6 @@ def assert_problem(response, status, code):
     return body
 
 
-@pytest.fixture
-def admin_client(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 def test_validation_error_names_fields(admin_client):
     body = assert_problem(admin_client.post("/users", {"email": "bad"}, format="json"), 400, "validation_error")
     assert {"email", "password", "role"} <= set(body["errors"])

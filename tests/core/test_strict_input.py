@@ -7,11 +7,6 @@ import pytest
 from accounts.models import Role
 
 
-@pytest.fixture
-def admin_client(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 @pytest.mark.parametrize("value", ["null", "0", "-1", "abc", "201", "1000", "", "1.5", "+5", "٣"])
 @pytest.mark.parametrize("path", ["/users", "/messages", "/conversations", "/waha/sessions"])
 def test_page_size_outside_1_to_200_is_a_400_problem(admin_client, path, value):

@@ -7,11 +7,6 @@ from accounts.models import Role, User
 from tests.support import TEST_PASSWORD
 
 
-@pytest.fixture
-def admin_client(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 def new_user(**overrides):
     return {"email": "new.person@acme.test", "password": "Sturdy-Passphrase-42", "role": "AGENT", **overrides}
 

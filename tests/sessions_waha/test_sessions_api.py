@@ -10,16 +10,6 @@ from sessions_waha.models import Session
 from tenants.models import SessionRoute
 
 
-@pytest.fixture
-def admin(acme, make_user):
-    return make_user(acme, Role.TENANT_ADMIN)
-
-
-@pytest.fixture
-def api(acme, admin, client_for):
-    return client_for(acme, admin)
-
-
 def create(api, name="support", **extra):
     return api.post("/waha/sessions", {"name": name, **extra}, format="json")
 

@@ -27,21 +27,9 @@ from sessions_waha.waha import (
     clear_client_cache,
     client_for,
 )
+from tests.sessions_waha.waha_fakes import API_KEY, BASE
 
-BASE = "http://waha.test:3000"
-API_KEY = "test-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-@pytest.fixture
-def waha():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client() -> WahaClient:
-    return WahaClient(BASE, API_KEY)
 
 
 def sent_json(call) -> dict:

@@ -9,11 +9,9 @@ import logging
 
 import pytest
 import requests
-import responses
 from prometheus_client import REGISTRY
 
 from sessions_waha.waha import (
-    WahaAlreadyExists,
     WahaClient,
     WahaError,
     WahaNotFound,
@@ -25,9 +23,8 @@ from sessions_waha.waha import (
     metrics,
 )
 from sessions_waha.waha.responses import parse_error_body
+from tests.sessions_waha.waha_fakes import API_KEY, BASE
 
-BASE = "http://waha.test:3000"
-API_KEY = "test-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SEND_URL = f"{BASE}/api/sendText"
 BASE64_MEDIA = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk" * 50
 
@@ -58,17 +55,6 @@ ENGINE_500 = {
     },
     "version": {"version": "2026.2.1", "engine": "GOWS", "tier": "CORE"},
 }
-
-
-@pytest.fixture
-def waha():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client() -> WahaClient:
-    return WahaClient(BASE, API_KEY)
 
 
 def send(client: WahaClient):
@@ -144,20 +130,6 @@ def test_422_unknown_session_is_session_not_ready_without_status(waha, client):
         True,
         'Session "x" does not exist',
     )
-
-
-def test_422_duplicate_create_is_already_exists(waha, client):
-    waha.post(
-        f"{BASE}/api/sessions",
-        status=422,
-        json={
-            "message": "Session 'x' already exists. Use PUT to update it.",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
-    )
-    with pytest.raises(WahaAlreadyExists):
-        client.session_create(name="x", config={})
 
 
 def test_422_nestjs_shape_is_plain_rejection(waha, client):

@@ -14,10 +14,9 @@ import pytest
 import responses
 
 from sessions_waha.waha import ENDPOINTS, WahaClient
+from tests.sessions_waha.waha_fakes import API_KEY, BASE
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "waha_openapi.json"
-BASE = "http://waha.test:3000"
-API_KEY = "test-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 PNG = b"\x89PNG\r\n\x1a\n"
 FILE = {"mimetype": "image/jpeg", "url": "https://cdn.test/x.jpg"}
 

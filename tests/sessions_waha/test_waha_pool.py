@@ -2,15 +2,9 @@
 
 import pytest
 
-from accounts.models import Role
 from tenants.models import SessionRoute, WahaServer
 from tenants.waha_pool import waha_server_default
 from tests.sandbox_fixtures import SANDBOX_KEY
-
-
-@pytest.fixture
-def api(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
 
 
 @pytest.fixture

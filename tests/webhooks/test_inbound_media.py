@@ -41,11 +41,6 @@ def live(acme, sandbox, settings, capture):
     return session
 
 
-@pytest.fixture
-def admin_api(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 def replay(client, delivery: dict):
     """Post a captured delivery again: the same bytes and WAHA's own headers."""
     headers = {name.lower(): value for name, value in delivery["headers"].items()}
@@ -74,27 +69,27 @@ def stored(acme, waha_id: str) -> Message:
 
 
 def test_inbound_text_from_the_sandbox_reaches_messages_and_conversations(
-        live, sandbox, capture, public_client, admin_api, acme, make_user, client_for):
+        live, sandbox, capture, public_client, admin_client, acme, make_user, client_for):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "Hi there",
                                                          "pushName": "Ana"})
     assert delivery["path"] == "/webhooks/waha"
     response = replay(public_client, delivery)
     assert response.status_code == 200 and response.json()["outcome"] == "accepted"
 
-    messages = admin_api.get("/messages").json()["results"]
+    messages = admin_client.get("/messages").json()["results"]
     assert len(messages) == 1
     message = messages[0]
     assert message["direction"] == "inbound" and message["status"] == "received"
     assert message["text"] == "Hi there" and message["from"] == "4915199999999@c.us"
     assert message["waha_message_id"] == answer["id"] and message["media"] is None
-    conversations = admin_api.get("/conversations").json()["results"]
+    conversations = admin_client.get("/conversations").json()["results"]
     assert [(c["chat_id"], c["contact_name"], c["unread_count"]) for c in conversations] == [
         ("4915199999999@c.us", "Ana", 1)]
 
     _, second = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "Are you there?"})
     replay(public_client, second)
-    assert admin_api.get("/conversations").json()["results"][0]["unread_count"] == 2
-    assert len(admin_api.get("/messages?direction=inbound").json()["results"]) == 2
+    assert admin_client.get("/conversations").json()["results"][0]["unread_count"] == 2
+    assert len(admin_client.get("/messages?direction=inbound").json()["results"]) == 2
 
     agent = make_user(acme, Role.AGENT)
     assert client_for(acme, agent).get("/messages").json()["results"] == []
@@ -158,7 +153,7 @@ def test_real_out_of_order_and_repeated_acks_end_read(live, sandbox, capture, pu
 # ---------------------------------------------------------------- media
 
 
-def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_client, admin_api, acme):
+def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_client, admin_client, acme):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "caption": "look",
                                                          "media": {"mimetype": "image/png"}})
     assert replay(public_client, delivery).json()["outcome"] == "accepted"
@@ -168,19 +163,19 @@ def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_clien
         assert media_service.media_fetch(message=message) is True
 
     original = sandbox.http.get(answer["payload"]["media"]["url"], timeout=10).content
-    response = admin_api.get(f"/messages/{message.pk}/media")
+    response = admin_client.get(f"/messages/{message.pk}/media")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"].startswith("inline")
     assert b"".join(response.streaming_content) == original and original.startswith(b"\x89PNG")
 
-    detail = admin_api.get(f"/messages/{message.pk}").json()
+    detail = admin_client.get(f"/messages/{message.pk}").json()
     assert detail["media"] == {"mimetype": "image/png", "filename": f"{answer['waId']}.png", "size": len(original),
                                "error": None, "url": f"/messages/{message.pk}/media"}
     assert "source_url" not in detail["media"]  # WAHA's internal URL is never shown
 
 
-def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, capture, public_client, admin_api, acme):
+def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, capture, public_client, admin_client, acme):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999",
                                                          "media": {"mimetype": "application/pdf",
                                                                    "filename": "../../Invoice 42.pdf"}})
@@ -188,7 +183,7 @@ def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, captur
     message = stored(acme, answer["id"])
     with tenant_context(acme):
         media_service.media_fetch(message=message)
-    response = admin_api.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="application/pdf")
+    response = admin_client.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="application/pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="Invoice_42.pdf"'
     with tenant_context(acme):
@@ -197,7 +192,7 @@ def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, captur
 
 
 def test_media_that_waha_could_not_download_is_recorded_not_fetched(live, sandbox, capture, public_client,
-                                                                     admin_api, acme):
+                                                                     admin_client, acme):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999",
                                                          "media": {"mimetype": "video/mp4", "error": "timeout"}})
     assert replay(public_client, delivery).json()["outcome"] == "accepted"
@@ -205,28 +200,28 @@ def test_media_that_waha_could_not_download_is_recorded_not_fetched(live, sandbo
     assert message.type == "video" and message.media["state"] == "unavailable"
     with tenant_context(acme):
         assert media_service.media_fetch(message=message) is False
-    response = admin_api.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="image/*")
+    response = admin_client.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="image/*")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
-    assert admin_api.get(f"/messages/{message.pk}").json()["media"]["error"]["code"] == "waha_media_error"
+    assert admin_client.get(f"/messages/{message.pk}").json()["media"]["error"]["code"] == "waha_media_error"
 
 
-def test_expired_media_is_marked_failed(live, sandbox, capture, public_client, admin_api, acme):
+def test_expired_media_is_marked_failed(live, sandbox, capture, public_client, admin_client, acme):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "image/jpeg"}})
     replay(public_client, delivery)
     sandbox.control("POST", "/sandbox/reset")  # WAHA's files are gone, as after 180 s
     message = stored(acme, answer["id"])
     with tenant_context(acme):
         assert media_service.media_fetch(message=message) is False
-    media = admin_api.get(f"/messages/{message.pk}").json()["media"]
+    media = admin_client.get(f"/messages/{message.pk}").json()["media"]
     assert media["error"]["code"] == "media_expired" and "url" not in media
-    assert admin_api.get(f"/messages/{message.pk}/media").status_code == 404
+    assert admin_client.get(f"/messages/{message.pk}/media").status_code == 404
 
 
-def test_text_message_has_no_media(live, sandbox, capture, public_client, admin_api, acme):
+def test_text_message_has_no_media(live, sandbox, capture, public_client, admin_client, acme):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "no file"})
     replay(public_client, delivery)
     message = stored(acme, answer["id"])
-    response = admin_api.get(f"/messages/{message.pk}/media")
+    response = admin_client.get(f"/messages/{message.pk}/media")
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
 
 
