@@ -27,7 +27,7 @@ from sessions_waha.waha import (
     clear_client_cache,
     client_for,
 )
-from tests.sessions_waha.waha_fakes import API_KEY, BASE
+from tests.sessions_waha.waha_fakes import API_KEY, BASE, nest_error
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -191,11 +191,7 @@ def test_session_create_duplicate_raises_already_exists(waha, client):
     waha.post(
         f"{BASE}/api/sessions",
         status=422,
-        json={
-            "message": "Session 'default' already exists. Use PUT to update it.",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "Session 'default' already exists. Use PUT to update it."),
     )
     with pytest.raises(WahaAlreadyExists) as caught:
         client.session_create(name="default", config={})
@@ -234,7 +230,7 @@ def test_session_get_unknown_raises_not_found(waha, client):
     waha.get(
         f"{BASE}/api/sessions/nope",
         status=404,
-        json={"message": "Session not found", "error": "Not Found", "statusCode": 404},
+        json=nest_error(404, "Session not found"),
     )
     with pytest.raises(WahaNotFound) as caught:
         client.session_get(name="nope")
@@ -260,7 +256,7 @@ def test_session_delete_of_unknown_session_is_success(waha, client):
     waha.delete(
         f"{BASE}/api/sessions/gone",
         status=404,
-        json={"message": "Session not found", "error": "Not Found", "statusCode": 404},
+        json=nest_error(404, "Session not found"),
     )
     assert client.session_delete(name="gone") is None
 
@@ -276,11 +272,7 @@ def test_session_start_already_started_is_success(waha, client):
     waha.post(
         f"{BASE}/api/sessions/default/start",
         status=422,
-        json={
-            "message": "Session 'default' is already started.",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "Session 'default' is already started."),
     )
     assert client.session_start(name="default") is None
 
@@ -289,11 +281,7 @@ def test_session_start_other_422_still_raises(waha, client):
     waha.post(
         f"{BASE}/api/sessions/other/start",
         status=422,
-        json={
-            "message": "WAHA Core support only 'default' session. You tried to access 'other'",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "WAHA Core support only 'default' session. You tried to access 'other'"),
     )
     with pytest.raises(WahaRejected) as caught:
         client.session_start(name="other")
@@ -329,11 +317,7 @@ def test_session_me_none_when_stopped(waha, client):
     waha.get(
         f"{BASE}/api/sessions/default/me",
         status=404,
-        json={
-            "message": "We didn't find a session with name 'default'.\nPlease start it first",
-            "error": "Not Found",
-            "statusCode": 404,
-        },
+        json=nest_error(404, "We didn't find a session with name 'default'.\nPlease start it first"),
     )
     assert client.session_me(name="default") is None
 
@@ -734,12 +718,9 @@ def test_message_get_finds_a_message_or_returns_none():
 
 # NOWEB without config.noweb.store.enabled (NowebInMemoryStore.getMessageById throws a
 # NestJS BadRequestException with this text).
-NOWEB_STORE_DISABLED = {
-    "message": 'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" '
-               "when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store",
-    "error": "Bad Request",
-    "statusCode": 400,
-}
+NOWEB_STORE_DISABLED = nest_error(
+    400, 'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" '
+         "when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store")
 
 
 def test_message_get_without_the_noweb_store_raises_lookup_unavailable(waha, client):
@@ -758,7 +739,7 @@ def test_message_get_on_an_engine_without_lookups_raises_lookup_unavailable(waha
     from sessions_waha.waha import WahaLookupUnavailable
 
     waha.get(f"{BASE}/api/s1/chats/491511234567@c.us/messages/3EB0AA", status=501,
-             json={"message": "Not implemented by the engine", "error": "Not Implemented", "statusCode": 501})
+             json=nest_error(501, "Not implemented by the engine"))
     with pytest.raises(WahaLookupUnavailable) as caught:
         client.message_get(session="s1", chat_id="491511234567", message_id="3EB0AA")
     assert not caught.value.store_disabled

@@ -23,7 +23,7 @@ from sessions_waha.waha import (
     metrics,
 )
 from sessions_waha.waha.responses import parse_error_body
-from tests.sessions_waha.waha_fakes import API_KEY, BASE
+from tests.sessions_waha.waha_fakes import API_KEY, BASE, nest_error
 
 SEND_URL = f"{BASE}/api/sendText"
 BASE64_MEDIA = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk" * 50
@@ -91,7 +91,7 @@ def test_403_session_scoped_key_is_unauthorized(waha, client):
 
 
 def test_404_nestjs_body_is_not_found(waha, client):
-    body = {"message": "Session not found", "error": "Not Found", "statusCode": 404}
+    body = nest_error(404, "Session not found")
     waha.get(f"{BASE}/api/sessions/x", status=404, json=body)
     with pytest.raises(WahaNotFound) as caught:
         client.session_get(name="x")
@@ -136,11 +136,7 @@ def test_422_nestjs_shape_is_plain_rejection(waha, client):
     waha.post(
         f"{BASE}/api/sendImage",
         status=422,
-        json={
-            "message": "Sending images is available only in Plus version",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "Sending images is available only in Plus version"),
     )
     with pytest.raises(WahaRejected) as caught:
         send_image(client)
@@ -148,14 +144,10 @@ def test_422_nestjs_shape_is_plain_rejection(waha, client):
 
 
 def test_400_with_list_message_joins_the_messages(waha, client):
-    body = {
-        "message": [
-            "Session name can only contain alphanumeric characters, hyphens, and underscores",
-            "name must be shorter than or equal to 54 characters",
-        ],
-        "error": "Bad Request",
-        "statusCode": 400,
-    }
+    body = nest_error(400, [
+        "Session name can only contain alphanumeric characters, hyphens, and underscores",
+        "name must be shorter than or equal to 54 characters",
+    ])
     waha.post(f"{BASE}/api/sessions", status=400, json=body)
     with pytest.raises(WahaRejected) as caught:
         client.session_create(name="ok", config={"bad": 1})
@@ -201,11 +193,7 @@ def test_413_payload_too_large_is_not_transient(waha, client):
     waha.post(
         f"{BASE}/api/sendImage",
         status=413,
-        json={
-            "message": "request entity too large",
-            "error": "Payload Too Large",
-            "statusCode": 413,
-        },
+        json=nest_error(413, "request entity too large"),
     )
     with pytest.raises(WahaRejected) as caught:
         send_image(client)
