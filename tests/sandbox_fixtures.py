@@ -64,8 +64,9 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()),
-                                              "body": body, "at": time.monotonic()})
+                    receiver.requests.append(
+                        {"path": self.path, "headers": dict(self.headers.items()), "body": body, "at": time.monotonic()}
+                    )
                     plan = receiver._plans[self.path]
                     status, extra = plan.pop(0) if plan else (200, {})
                 self.send_response(status)
@@ -115,8 +116,11 @@ class WebhookReceiver:
         return out
 
     def wait_events(self, count: int, timeout: float = 5.0, **filters) -> list:
-        return wait_until(lambda: (lambda ev: ev if len(ev) >= count else None)(self.events(**filters)),
-                          timeout=timeout, message=f"{count} webhook(s) {filters}")
+        return wait_until(
+            lambda: (lambda ev: ev if len(ev) >= count else None)(self.events(**filters)),
+            timeout=timeout,
+            message=f"{count} webhook(s) {filters}",
+        )
 
     def find(self, event_id: str, timeout: float = 10.0) -> dict:
         """The first delivery of the event with this envelope id."""

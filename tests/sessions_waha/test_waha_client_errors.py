@@ -144,10 +144,13 @@ def test_422_nestjs_shape_is_plain_rejection(waha, client):
 
 
 def test_400_with_list_message_joins_the_messages(waha, client):
-    body = nest_error(400, [
-        "Session name can only contain alphanumeric characters, hyphens, and underscores",
-        "name must be shorter than or equal to 54 characters",
-    ])
+    body = nest_error(
+        400,
+        [
+            "Session name can only contain alphanumeric characters, hyphens, and underscores",
+            "name must be shorter than or equal to 54 characters",
+        ],
+    )
     waha.post(f"{BASE}/api/sessions", status=400, json=body)
     with pytest.raises(WahaRejected) as caught:
         client.session_create(name="ok", config={"bad": 1})
