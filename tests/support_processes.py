@@ -59,8 +59,9 @@ def run_web(*, workers: int = 2, env: dict[str, str] | None = None, port: int | 
         **(env or {}),
     }
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen([str(PROJECT_ROOT / "bin" / "web")], cwd=PROJECT_ROOT, env=child_env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(PROJECT_ROOT / "bin" / "web")], cwd=PROJECT_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT
+    )
     base_url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:

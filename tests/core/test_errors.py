@@ -107,9 +107,11 @@ def test_security_headers_are_set(db):
 
 def test_cors_allows_only_configured_origins(acme, client_for, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
-    allowed = client_for(acme).options("/auth/login", HTTP_ORIGIN="https://app.example.com",
-                                       HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
-    denied = client_for(acme).options("/auth/login", HTTP_ORIGIN="https://evil.example.com",
-                                      HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    allowed = client_for(acme).options(
+        "/auth/login", HTTP_ORIGIN="https://app.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    denied = client_for(acme).options(
+        "/auth/login", HTTP_ORIGIN="https://evil.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
     assert allowed["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "Access-Control-Allow-Origin" not in denied

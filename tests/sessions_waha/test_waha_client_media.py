@@ -27,9 +27,7 @@ def test_same_origin_media_is_downloaded_with_the_key(waha, client):
         match=[matchers.header_matcher({"X-Api-Key": API_KEY})],
     )
     media = client.download_media(url=url)
-    assert media == MediaFile(
-        content=JPEG, mimetype="image/jpeg", filename="3EB0A1B2C3D4E5F60718.jpeg"
-    )
+    assert media == MediaFile(content=JPEG, mimetype="image/jpeg", filename="3EB0A1B2C3D4E5F60718.jpeg")
 
 
 def test_localhost_origin_reported_by_waha_is_rewritten_onto_base_url(waha, client):
@@ -41,12 +39,8 @@ def test_localhost_origin_reported_by_waha_is_rewritten_onto_base_url(waha, clie
 
 def test_base_url_with_a_path_prefix_keeps_it(waha):
     client = WahaClient("https://gw.test/waha/", API_KEY)
-    waha.get(
-        "https://gw.test/waha/api/files/default/A.pdf", body=b"%PDF", content_type="application/pdf"
-    )
-    assert (
-        client.download_media(url="https://waha.example/api/files/default/A.pdf").content == b"%PDF"
-    )
+    waha.get("https://gw.test/waha/api/files/default/A.pdf", body=b"%PDF", content_type="application/pdf")
+    assert client.download_media(url="https://waha.example/api/files/default/A.pdf").content == b"%PDF"
 
 
 def test_relative_media_path_is_resolved_on_base_url(waha, client):
@@ -118,10 +112,7 @@ def test_download_is_streamed(waha, client):
 
 def test_file_exactly_at_cap_is_accepted(waha, client):
     waha.get(f"{BASE}/api/files/default/A.bin", body=b"x" * 1024)
-    assert (
-        len(client.download_media(url=f"{BASE}/api/files/default/A.bin", max_bytes=1024).content)
-        == 1024
-    )
+    assert len(client.download_media(url=f"{BASE}/api/files/default/A.bin", max_bytes=1024).content) == 1024
 
 
 def test_content_disposition_names_the_file(waha, client):

@@ -80,8 +80,11 @@ CALLS = [
     ("start_typing", {"session": "s1", "chat_id": "12132132131"}, {"json": {"result": True}}),
     ("stop_typing", {"session": "s1", "chat_id": "12132132131"}, {"json": {"result": True}}),
     ("check_exists", {"session": "s1", "phone": "12132132131"}, {"json": {"numberExists": False}}),
-    ("message_get", {"session": "s1", "chat_id": "12132132131@c.us", "message_id": "true_12132132131@c.us_3EB0AA"},
-     {"json": {"id": "true_12132132131@c.us_3EB0AA"}}),
+    (
+        "message_get",
+        {"session": "s1", "chat_id": "12132132131@c.us", "message_id": "true_12132132131@c.us_3EB0AA"},
+        {"json": {"id": "true_12132132131@c.us_3EB0AA"}},
+    ),
 ]
 
 

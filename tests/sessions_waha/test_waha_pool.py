@@ -10,8 +10,12 @@ from tests.sandbox_fixtures import SANDBOX_KEY
 @pytest.fixture
 def second_server(sandbox):
     # The same sandbox under another address: a distinct pool member.
-    return WahaServer.objects.create(name="second", base_url=sandbox.base_url.replace("127.0.0.1", "localhost"),
-                                     api_key=SANDBOX_KEY, session_capacity=10)
+    return WahaServer.objects.create(
+        name="second",
+        base_url=sandbox.base_url.replace("127.0.0.1", "localhost"),
+        api_key=SANDBOX_KEY,
+        session_capacity=10,
+    )
 
 
 def server_of(response):

@@ -58,8 +58,11 @@ class Api:
         Events are emitted, and their deliveries started, before the request that caused them
         answers; so once this returns, the receiver holds every delivery of those events.
         """
-        return wait_until(lambda: (lambda s: s if s["inFlight"] == 0 else None)(self.get("/sandbox/webhooks").json()),
-                          timeout=timeout, message="webhook deliveries settled")
+        return wait_until(
+            lambda: (lambda s: s if s["inFlight"] == 0 else None)(self.get("/sandbox/webhooks").json()),
+            timeout=timeout,
+            message="webhook deliveries settled",
+        )
 
     def emitted(self, session: str, event: str | None = None) -> list[dict]:
         """The envelopes the sandbox emitted for a session (whether or not any hook took them)."""

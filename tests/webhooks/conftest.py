@@ -22,8 +22,13 @@ def globex_routed(globex):
 def _media_root(settings, tmp_path):
     """Each test copies media into its own directory."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES, "inbound_media": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "inbound_media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
 
 
 @pytest.fixture

@@ -44,9 +44,17 @@ def live(acme, sandbox, settings, capture):
 def replay(client, delivery: dict):
     """Post a captured delivery again: the same bytes and WAHA's own headers."""
     headers = {name.lower(): value for name, value in delivery["headers"].items()}
-    extra = {f"HTTP_{name.upper().replace('-', '_')}": headers[name]
-             for name in ("x-webhook-hmac", "x-webhook-hmac-algorithm", "x-webhook-request-id",
-                          "x-webhook-timestamp", "user-agent") if name in headers}
+    extra = {
+        f"HTTP_{name.upper().replace('-', '_')}": headers[name]
+        for name in (
+            "x-webhook-hmac",
+            "x-webhook-hmac-algorithm",
+            "x-webhook-request-id",
+            "x-webhook-timestamp",
+            "user-agent",
+        )
+        if name in headers
+    }
     assert "HTTP_X_WEBHOOK_HMAC" in extra, "the sandbox must sign its webhooks"
     response = client.generic("POST", delivery["path"], delivery["body"], content_type=headers["content-type"], **extra)
     if response.status_code == 200 and response.json()["outcome"] == "accepted":
@@ -69,9 +77,11 @@ def stored(acme, waha_id: str) -> Message:
 
 
 def test_inbound_text_from_the_sandbox_reaches_messages_and_conversations(
-        live, sandbox, capture, public_client, admin_client, acme, make_user, client_for):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "Hi there",
-                                                         "pushName": "Ana"})
+    live, sandbox, capture, public_client, admin_client, acme, make_user, client_for
+):
+    answer, delivery = inject(
+        sandbox, capture, live, **{"from": "4915199999999", "text": "Hi there", "pushName": "Ana"}
+    )
     assert delivery["path"] == "/webhooks/waha"
     response = replay(public_client, delivery)
     assert response.status_code == 200 and response.json()["outcome"] == "accepted"
@@ -84,7 +94,8 @@ def test_inbound_text_from_the_sandbox_reaches_messages_and_conversations(
     assert message["waha_message_id"] == answer["id"] and message["media"] is None
     conversations = admin_client.get("/conversations").json()["results"]
     assert [(c["chat_id"], c["contact_name"], c["unread_count"]) for c in conversations] == [
-        ("4915199999999@c.us", "Ana", 1)]
+        ("4915199999999@c.us", "Ana", 1)
+    ]
 
     _, second = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "Are you there?"})
     replay(public_client, second)
@@ -128,13 +139,20 @@ def test_real_out_of_order_and_repeated_acks_end_read(live, sandbox, capture, pu
 
     with tenant_context(acme):
         conversation = Conversation.objects.create(session=live, chat_id="4915188888888@c.us")
-        message = Message.objects.create(session=live, conversation=conversation, direction=Direction.OUTBOUND,
-                                         chat_id="4915188888888@c.us", status=MessageStatus.SENT,
-                                         waha_message_id="true_4915188888888@c.us_3EB0SANDBOX01",
-                                         wa_id="3EB0SANDBOX01")
-    acks = [{"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "READ", "repeat": 2},
-            {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "DEVICE"},
-            {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "ERROR"}]
+        message = Message.objects.create(
+            session=live,
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            chat_id="4915188888888@c.us",
+            status=MessageStatus.SENT,
+            waha_message_id="true_4915188888888@c.us_3EB0SANDBOX01",
+            wa_id="3EB0SANDBOX01",
+        )
+    acks = [
+        {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "READ", "repeat": 2},
+        {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "DEVICE"},
+        {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "ERROR"},
+    ]
     events = sandbox.control("POST", f"/sandbox/sessions/{live.waha_name}/acks", json={"acks": acks}).json()["events"]
     outcomes = []
     for event_id in events:
@@ -154,8 +172,9 @@ def test_real_out_of_order_and_repeated_acks_end_read(live, sandbox, capture, pu
 
 
 def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_client, admin_client, acme):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "caption": "look",
-                                                         "media": {"mimetype": "image/png"}})
+    answer, delivery = inject(
+        sandbox, capture, live, **{"from": "4915199999999", "caption": "look", "media": {"mimetype": "image/png"}}
+    )
     assert replay(public_client, delivery).json()["outcome"] == "accepted"
     message = stored(acme, answer["id"])
     assert message.type == "image" and message.text == "look" and message.media["state"] == "pending"
@@ -170,15 +189,23 @@ def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_clien
     assert b"".join(response.streaming_content) == original and original.startswith(b"\x89PNG")
 
     detail = admin_client.get(f"/messages/{message.pk}").json()
-    assert detail["media"] == {"mimetype": "image/png", "filename": f"{answer['waId']}.png", "size": len(original),
-                               "error": None, "url": f"/messages/{message.pk}/media"}
+    assert detail["media"] == {
+        "mimetype": "image/png",
+        "filename": f"{answer['waId']}.png",
+        "size": len(original),
+        "error": None,
+        "url": f"/messages/{message.pk}/media",
+    }
     assert "source_url" not in detail["media"]  # WAHA's internal URL is never shown
 
 
 def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, capture, public_client, admin_client, acme):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999",
-                                                         "media": {"mimetype": "application/pdf",
-                                                                   "filename": "../../Invoice 42.pdf"}})
+    answer, delivery = inject(
+        sandbox,
+        capture,
+        live,
+        **{"from": "4915199999999", "media": {"mimetype": "application/pdf", "filename": "../../Invoice 42.pdf"}},
+    )
     replay(public_client, delivery)
     message = stored(acme, answer["id"])
     with tenant_context(acme):
@@ -191,10 +218,12 @@ def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, captur
     assert path == f"{acme.schema_name}/{message.pk}/Invoice_42.pdf"
 
 
-def test_media_that_waha_could_not_download_is_recorded_not_fetched(live, sandbox, capture, public_client,
-                                                                     admin_client, acme):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999",
-                                                         "media": {"mimetype": "video/mp4", "error": "timeout"}})
+def test_media_that_waha_could_not_download_is_recorded_not_fetched(
+    live, sandbox, capture, public_client, admin_client, acme
+):
+    answer, delivery = inject(
+        sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "video/mp4", "error": "timeout"}}
+    )
     assert replay(public_client, delivery).json()["outcome"] == "accepted"
     message = stored(acme, answer["id"])
     assert message.type == "video" and message.media["state"] == "unavailable"
@@ -225,8 +254,9 @@ def test_text_message_has_no_media(live, sandbox, capture, public_client, admin_
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
 
 
-def test_media_is_invisible_to_other_tenants_and_unassigned_agents(live, sandbox, capture, public_client, acme,
-                                                                   globex, make_user, client_for):
+def test_media_is_invisible_to_other_tenants_and_unassigned_agents(
+    live, sandbox, capture, public_client, acme, globex, make_user, client_for
+):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "image/png"}})
     replay(public_client, delivery)
     message = stored(acme, answer["id"])
@@ -266,8 +296,9 @@ def test_celery_task_gives_up_after_quick_retries_when_waha_is_down(live, sandbo
 
 
 @pytest.mark.parametrize("schema_name", ["public", "t_no_such_tenant"])
-def test_task_refuses_a_schema_that_is_no_tenants(live, sandbox, capture, public_client, acme, settings, caplog,
-                                                  schema_name):
+def test_task_refuses_a_schema_that_is_no_tenants(
+    live, sandbox, capture, public_client, acme, settings, caplog, schema_name
+):
     """Logs, does nothing: a pending media file named under the wrong schema is neither fetched nor marked."""
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "image/png"}})
     replay(public_client, delivery)
@@ -278,8 +309,9 @@ def test_task_refuses_a_schema_that_is_no_tenants(live, sandbox, capture, public
     assert result.successful() and result.result is None  # refused quietly: no retry, no error raised
     (record,) = [r for r in caplog.records if r.name == "webhooks.tasks"]
     assert record.levelno == logging.ERROR
-    assert record.getMessage() == (f"media.fetch_refused schema={schema_name} message_id={message.pk} "
-                                   "reason=not_a_tenant")
+    assert record.getMessage() == (
+        f"media.fetch_refused schema={schema_name} message_id={message.pk} reason=not_a_tenant"
+    )
     assert stored(acme, answer["id"]).media == before and before["state"] == "pending"
     assert not any(Path(settings.MEDIA_ROOT).rglob("*"))  # nothing was copied
 
