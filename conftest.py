@@ -79,8 +79,9 @@ def make_user(db) -> Callable[..., User]:
     """Create a user in a tenant: ``make_user(acme, Role.AGENT)``."""
     counter = iter(range(1, 10_000))
 
-    def _make(tenant, role: str = Role.AGENT, *, email: str | None = None, password: str = TEST_PASSWORD,
-              **fields) -> User:
+    def _make(
+        tenant, role: str = Role.AGENT, *, email: str | None = None, password: str = TEST_PASSWORD, **fields
+    ) -> User:
         with tenant_context(tenant):
             email = email or f"{role.lower()}{next(counter)}@{tenant.slug}.test"
             return User.objects.create_user(email, password, role=role, **fields)
@@ -95,8 +96,10 @@ def client_for(db) -> Callable[..., TenantClient]:
     def _client(tenant=None, user: User | None = None, *, via_header: bool = False) -> TenantClient:
         if tenant is None:
             return TenantClient()
-        client = TenantClient("localhost", HTTP_X_TENANT=tenant.slug) if via_header else TenantClient(
-            TEST_TENANTS[tenant.slug]
+        client = (
+            TenantClient("localhost", HTTP_X_TENANT=tenant.slug)
+            if via_header
+            else TenantClient(TEST_TENANTS[tenant.slug])
         )
         if user is not None:
             client.bearer(str(tokens_for(tenant, user).access_token))
@@ -108,3 +111,22 @@ def client_for(db) -> Callable[..., TenantClient]:
 @pytest.fixture
 def public_client(db) -> TenantClient:
     return TenantClient()
+
+
+@pytest.fixture
+def admin(acme, make_user) -> User:
+    """A tenant admin of acme."""
+    return make_user(acme, Role.TENANT_ADMIN)
+
+
+@pytest.fixture
+def admin_client(acme, admin, client_for) -> TenantClient:
+    """An API client on acme's host, signed in as ``admin``."""
+    return client_for(acme, admin)
+
+
+@pytest.fixture
+def api(admin_client) -> TenantClient:
+    """``admin_client`` under the name the messaging and sessions tests use (the sandbox tests' ``api`` is
+    their own: a client of the sandbox)."""
+    return admin_client

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -40,8 +39,14 @@ class Process:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group (a prefork worker's children too)."""
@@ -52,9 +57,17 @@ class Process:
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
 
-    def output(self) -> str:
-        with open(self.log.name, errors="replace") as handle:
-            return handle.read()[-6000:]
+    def log_size(self) -> int:
+        """Where the output ends now: ``output(since=log_size())`` later reads only what came after."""
+        return os.path.getsize(self.log.name)
+
+    def output(self, since: int | None = None) -> str:
+        """The tail of the output, or everything written after the ``since`` mark."""
+        with open(self.log.name, "rb") as handle:
+            if since is not None:
+                handle.seek(since)
+            text = handle.read().decode(errors="replace")
+        return text if since is not None else text[-6000:]
 
 
 @dataclass
@@ -68,9 +81,8 @@ class Stack:
     # The worker's own metrics endpoint (WORKER_METRICS_PORT).
     worker_metrics_url: str = ""
 
-    def restart_redis(self, down_seconds: float = 1.0) -> None:
-        self.redis.kill()
-        time.sleep(down_seconds)
+    def start_redis(self) -> None:
+        """Start Redis again after a test killed it, and wait until it answers."""
         self.redis.start()
         assert wait_until(self._redis_up, timeout=10), "redis did not come back"
 
@@ -90,17 +102,28 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         pytest.fail("redis-server is needed for the end-to-end tests (install Debian's redis-server)")
     redis_port = free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    redis_proc = Process("redis", [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no"], dict(os.environ))
+    redis_proc = Process(
+        "redis",
+        [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        dict(os.environ),
+    )
     redis_proc.start()
     web_port = free_port()
     web_url = f"http://127.0.0.1:{web_port}"
     metrics_dir = tempfile.mkdtemp(prefix="e2e-metrics-")
     env = service_env(
-        REDIS_URL=redis_url, WAHA_BASE_URL=sandbox_process.base_url, WAHA_API_KEY=SANDBOX_KEY,
-        WEBHOOK_BASE_URL=web_url, SEND_PACING="off", PROMETHEUS_MULTIPROC_DIR=metrics_dir,
-        MESSAGE_RETRY_BASE_SECONDS="0.3", MESSAGE_RETRY_MAX_SECONDS="2", SENDING_STUCK_SECONDS="4",
-        SWEEP_SECONDS="1", SESSIONS_RECONCILE_SECONDS="3600", DISPATCH_SLICE_SECONDS="5",
+        REDIS_URL=redis_url,
+        WAHA_BASE_URL=sandbox_process.base_url,
+        WAHA_API_KEY=SANDBOX_KEY,
+        WEBHOOK_BASE_URL=web_url,
+        SEND_PACING="off",
+        PROMETHEUS_MULTIPROC_DIR=metrics_dir,
+        MESSAGE_RETRY_BASE_SECONDS="0.3",
+        MESSAGE_RETRY_MAX_SECONDS="2",
+        SENDING_STUCK_SECONDS="4",
+        SWEEP_SECONDS="1",
+        SESSIONS_RECONCILE_SECONDS="3600",
+        DISPATCH_SLICE_SECONDS="5",
         DISPATCH_LOCK_SECONDS="8",
         # Every request looks its tenant up: the dropped-connection test needs that read to meet the
         # dead connection, not a cached answer.
@@ -108,17 +131,35 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         CELERY_BEAT_SCHEDULE_FILE=os.path.join(metrics_dir, "beat-schedule"),
     )
     worker_metrics_port = free_port()
-    worker = Process("worker", [str(PROJECT_ROOT / "bin" / "worker"), "--loglevel=WARNING", "--concurrency=2",
-                                "--without-mingle", "--without-gossip"],
-                     {**env, "WORKER_METRICS_PORT": str(worker_metrics_port)})
-    beat = Process("beat", ["celery", "-A", "config", "beat", "--loglevel=WARNING",
-                            f"--schedule={env['CELERY_BEAT_SCHEDULE_FILE']}"], env)
+    worker = Process(
+        "worker",
+        [
+            str(PROJECT_ROOT / "bin" / "worker"),
+            "--loglevel=WARNING",
+            "--concurrency=2",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        {**env, "WORKER_METRICS_PORT": str(worker_metrics_port)},
+    )
+    beat = Process(
+        "beat",
+        ["celery", "-A", "config", "beat", "--loglevel=WARNING", f"--schedule={env['CELERY_BEAT_SCHEDULE_FILE']}"],
+        env,
+    )
     assert wait_until(lambda: Stack._redis_up(Stack(web_url, redis_proc, worker, beat, redis_url)), timeout=10)
     with run_web(workers=2, port=web_port, env=env) as url:
         worker.start()
         beat.start()
-        stack = Stack(url, redis_proc, worker, beat, redis_url, [worker, beat],
-                      worker_metrics_url=f"http://127.0.0.1:{worker_metrics_port}/metrics")
+        stack = Stack(
+            url,
+            redis_proc,
+            worker,
+            beat,
+            redis_url,
+            [worker, beat],
+            worker_metrics_url=f"http://127.0.0.1:{worker_metrics_port}/metrics",
+        )
         try:
             yield stack
         finally:
@@ -144,21 +185,31 @@ class E2E:
         return self.http.post(self.url(path), json=body, timeout=60, **kwargs)
 
 
-E2E_TABLES = ("webhooks_webhookevent", "messaging_idempotencykey", "messaging_pendingack", "messaging_message",
-              "messaging_batch", "messaging_conversation", "sessions_waha_session",
-              "token_blacklist_blacklistedtoken", "token_blacklist_outstandingtoken", "accounts_user")
+E2E_TABLES = (
+    "webhooks_webhookevent",
+    "messaging_idempotencykey",
+    "messaging_pendingack",
+    "messaging_message",
+    "messaging_batch",
+    "messaging_conversation",
+    "sessions_waha_session",
+    "token_blacklist_blacklistedtoken",
+    "token_blacklist_outstandingtoken",
+    "accounts_user",
+)
 
 
 def _wipe_e2e_rows() -> None:
     with schema_context(f"t_{E2E_SLUG}"), connection.cursor() as cursor:
-        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                       [f"t_{E2E_SLUG}"])
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [f"t_{E2E_SLUG}"])
         present = {row[0] for row in cursor.fetchall()}
         tables = [table for table in E2E_TABLES if table in present]
         cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM tenants_sessionroute WHERE tenant_id = (SELECT id FROM tenants_tenant "
-                       "WHERE slug = %s)", [E2E_SLUG])
+        cursor.execute(
+            "DELETE FROM tenants_sessionroute WHERE tenant_id = (SELECT id FROM tenants_tenant WHERE slug = %s)",
+            [E2E_SLUG],
+        )
 
 
 @pytest.fixture
@@ -173,8 +224,9 @@ def e2e(e2e_stack, django_db_blocker, sandbox_process) -> Iterator[E2E]:
             admin = User.objects.create_user("admin@e2e.test", TEST_PASSWORD, role=Role.TENANT_ADMIN)
     http = requests.Session()
     http.headers["X-Tenant"] = E2E_SLUG
-    login = http.post(f"{e2e_stack.web_url}/auth/login", json={"email": admin.email, "password": TEST_PASSWORD},
-                      timeout=30)
+    login = http.post(
+        f"{e2e_stack.web_url}/auth/login", json={"email": admin.email, "password": TEST_PASSWORD}, timeout=30
+    )
     assert login.status_code == 200, login.text
     http.headers["Authorization"] = f"Bearer {login.json()['access']}"
     try:

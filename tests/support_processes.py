@@ -29,11 +29,12 @@ def test_database_url() -> str:
 
 
 def wait_until(predicate, *, timeout: float = 15.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it holds (True) or ``timeout`` passes (False): a wait for an event, bounded."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(interval)
+        time.sleep(interval)  # between polls of the event, never in place of it; the deadline bounds the wait
     return False
 
 
@@ -58,8 +59,9 @@ def run_web(*, workers: int = 2, env: dict[str, str] | None = None, port: int | 
         **(env or {}),
     }
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen([str(PROJECT_ROOT / "bin" / "web")], cwd=PROJECT_ROOT, env=child_env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(PROJECT_ROOT / "bin" / "web")], cwd=PROJECT_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT
+    )
     base_url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:

@@ -18,11 +18,6 @@ def assert_problem(response, status, code):
     return body
 
 
-@pytest.fixture
-def admin_client(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 def test_validation_error_names_fields(admin_client):
     body = assert_problem(admin_client.post("/users", {"email": "bad"}, format="json"), 400, "validation_error")
     assert {"email", "password", "role"} <= set(body["errors"])
@@ -112,9 +107,11 @@ def test_security_headers_are_set(db):
 
 def test_cors_allows_only_configured_origins(acme, client_for, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
-    allowed = client_for(acme).options("/auth/login", HTTP_ORIGIN="https://app.example.com",
-                                       HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
-    denied = client_for(acme).options("/auth/login", HTTP_ORIGIN="https://evil.example.com",
-                                      HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    allowed = client_for(acme).options(
+        "/auth/login", HTTP_ORIGIN="https://app.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    denied = client_for(acme).options(
+        "/auth/login", HTTP_ORIGIN="https://evil.example.com", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
     assert allowed["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "Access-Control-Allow-Origin" not in denied

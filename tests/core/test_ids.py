@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from types import SimpleNamespace
 
+from config import ids
 from config.ids import uuid7, uuid7_many
 
 
@@ -16,9 +18,14 @@ def test_layout_is_version_7_with_the_rfc_variant_and_the_time_in_front():
     assert before <= value.int >> 80 <= after
 
 
-def test_ids_sort_by_creation_time_and_do_not_repeat():
+def test_ids_sort_by_creation_time_and_do_not_repeat(monkeypatch):
+    # A clock the test moves (no sleeping for a tick): the batch is made one millisecond after ``first``.
+    start_ms = 1_767_225_600_000
+    clock_ns = [start_ms * 1_000_000]
+    monkeypatch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: clock_ns[0]))
     first = uuid7()
-    time.sleep(0.002)
+    clock_ns[0] += 1_000_000
     batch = uuid7_many(1000)
+    assert first.int >> 80 == start_ms and {item.int >> 80 for item in batch} == {start_ms + 1}
     assert all(first < later for later in batch)
     assert len(set(batch)) == 1000 and {item.version for item in batch} == {7}

@@ -7,11 +7,6 @@ import pytest
 from accounts.models import Role
 
 
-@pytest.fixture
-def admin_client(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 @pytest.mark.parametrize("value", ["null", "0", "-1", "abc", "201", "1000", "", "1.5", "+5", "٣"])
 @pytest.mark.parametrize("path", ["/users", "/messages", "/conversations", "/waha/sessions"])
 def test_page_size_outside_1_to_200_is_a_400_problem(admin_client, path, value):
@@ -26,8 +21,21 @@ def test_page_size_from_1_to_200_is_used(admin_client, value):
     assert admin_client.get(f"/users?page_size={value}").status_code == 200
 
 
-@pytest.mark.parametrize("query", ["status=", "direction=", "session=", "conversation=", "batch=", "chat_id=",
-                                   "created_after=", "created_before=", "search=", "status=lost"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=",
+        "direction=",
+        "session=",
+        "conversation=",
+        "batch=",
+        "chat_id=",
+        "created_after=",
+        "created_before=",
+        "search=",
+        "status=lost",
+    ],
+)
 def test_an_empty_or_invalid_message_filter_is_a_400(admin_client, query):
     response = admin_client.get(f"/messages?{query}")
     assert response.status_code == 400, query
@@ -44,22 +52,37 @@ def test_unknown_query_parameters_are_ignored(admin_client):
     assert admin_client.get("/messages?colour=blue").status_code == 200
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": 0}, "name"), ({"name": 1.5}, "name"), ({"name": True}, "name"), ({"name": ["a"]}, "name"),
-    ({"name": "main\n"}, "name"), ({"name": " main"}, "name"), ({"name": "-main"}, "name"),
-    ({"name": "a" * 41}, "name"), ({"name": "main", "start": "true"}, "start"), ({"name": "main", "start": 1}, "start"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": 0}, "name"),
+        ({"name": 1.5}, "name"),
+        ({"name": True}, "name"),
+        ({"name": ["a"]}, "name"),
+        ({"name": "main\n"}, "name"),
+        ({"name": " main"}, "name"),
+        ({"name": "-main"}, "name"),
+        ({"name": "a" * 41}, "name"),
+        ({"name": "main", "start": "true"}, "start"),
+        ({"name": "main", "start": 1}, "start"),
+    ],
+)
 def test_session_create_takes_json_types_and_the_name_pattern_only(admin_client, body, field):
     response = admin_client.post("/waha/sessions", body, format="json")
     assert response.status_code == 400 and field in response.json()["errors"], response.json()
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"email": 5, "password": "long-enough-passphrase", "role": "AGENT"}, "email"),
-    ({"email": "n@acme.test", "password": 1234567890123, "role": "AGENT"}, "password"),
-    ({"email": "n@acme.test", "password": "long-enough-passphrase", "role": "AGENT", "first_name": 7},
-     "first_name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": 5, "password": "long-enough-passphrase", "role": "AGENT"}, "email"),
+        ({"email": "n@acme.test", "password": 1234567890123, "role": "AGENT"}, "password"),
+        (
+            {"email": "n@acme.test", "password": "long-enough-passphrase", "role": "AGENT", "first_name": 7},
+            "first_name",
+        ),
+    ],
+)
 def test_user_create_takes_strings_only(admin_client, body, field):
     response = admin_client.post("/users", body, format="json")
     assert response.status_code == 400 and field in response.json()["errors"]
@@ -71,14 +94,24 @@ def test_user_update_takes_a_boolean_is_active_only(admin_client, acme, make_use
     assert response.status_code == 400 and "is_active" in response.json()["errors"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"session": 5, "to": "+4915112345678", "text": "hi"}, "session"),
-    ({"session": "main", "to": 4915112345678, "text": "hi"}, "to"),
-    ({"session": "main", "to": "+4915112345678", "text": 1}, "text"),
-    ({"session": "main", "to": "+4915112345678", "type": "location", "location": {"latitude": "1", "longitude": 2}},
-     "location.latitude"),
-    ({"session": "main", "to": "+4915112345678", "type": "image", "media": {"url": "notaurl"}}, "media.url"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"session": 5, "to": "+4915112345678", "text": "hi"}, "session"),
+        ({"session": "main", "to": 4915112345678, "text": "hi"}, "to"),
+        ({"session": "main", "to": "+4915112345678", "text": 1}, "text"),
+        (
+            {
+                "session": "main",
+                "to": "+4915112345678",
+                "type": "location",
+                "location": {"latitude": "1", "longitude": 2},
+            },
+            "location.latitude",
+        ),
+        ({"session": "main", "to": "+4915112345678", "type": "image", "media": {"url": "notaurl"}}, "media.url"),
+    ],
+)
 def test_send_takes_json_types_only_and_names_nested_fields(admin_client, body, field):
     response = admin_client.post("/messages/send", body, format="json")
     assert response.status_code == 400 and field in response.json()["errors"], response.json()

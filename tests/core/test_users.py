@@ -7,11 +7,6 @@ from accounts.models import Role, User
 from tests.support import TEST_PASSWORD
 
 
-@pytest.fixture
-def admin_client(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 def new_user(**overrides):
     return {"email": "new.person@acme.test", "password": "Sturdy-Passphrase-42", "role": "AGENT", **overrides}
 
@@ -32,11 +27,14 @@ def test_duplicate_email_in_any_case_is_409(admin_client):
     assert response.status_code == 409 and response.json()["code"] == "conflict"
 
 
-@pytest.mark.parametrize("password, reason", [
-    ("short", "too short"),
-    ("password1234", "too common"),
-    ("48151623424815", "entirely numeric"),
-])
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("short", "too short"),
+        ("password1234", "too common"),
+        ("48151623424815", "entirely numeric"),
+    ],
+)
 def test_weak_password_is_400_with_reasons(admin_client, password, reason):
     response = admin_client.post("/users", new_user(password=password), format="json")
     assert response.status_code == 400
@@ -44,12 +42,15 @@ def test_weak_password_is_400_with_reasons(admin_client, password, reason):
     assert any(reason in message for message in response.json()["errors"]["password"])
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"password": "Sturdy-Passphrase-42", "role": "AGENT"}, "email"),
-    (new_user(email="not-an-email"), "email"),
-    (new_user(role="OWNER"), "role"),
-    ({"email": "x@acme.test", "role": "AGENT"}, "password"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"password": "Sturdy-Passphrase-42", "role": "AGENT"}, "email"),
+        (new_user(email="not-an-email"), "email"),
+        (new_user(role="OWNER"), "role"),
+        ({"email": "x@acme.test", "role": "AGENT"}, "password"),
+    ],
+)
 def test_invalid_fields_are_named(admin_client, body, field):
     response = admin_client.post("/users", body, format="json")
     assert response.status_code == 400 and field in response.json()["errors"]
@@ -75,8 +76,9 @@ def test_put_can_change_password(admin_client, acme, make_user, client_for):
     user = make_user(acme, Role.AGENT)
     response = admin_client.put(f"/users/{user.pk}", {"password": "Another-Strong-Pass-7"}, format="json")
     assert response.status_code == 200
-    login = client_for(acme).post("/auth/login", {"email": user.email, "password": "Another-Strong-Pass-7"},
-                                  format="json")
+    login = client_for(acme).post(
+        "/auth/login", {"email": user.email, "password": "Another-Strong-Pass-7"}, format="json"
+    )
     assert login.status_code == 200
 
 

@@ -1,7 +1,6 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
 from sessions_waha.services import session_create, session_refresh
 
 
@@ -13,13 +12,3 @@ def working_session(acme, sandbox, settings):
         session = session_create(name="support")
         sandbox.pair(session.waha_name, phone="4915100000000")
         return session_refresh(session=session)
-
-
-@pytest.fixture
-def admin(acme, make_user):
-    return make_user(acme, Role.TENANT_ADMIN)
-
-
-@pytest.fixture
-def api(acme, admin, client_for):
-    return client_for(acme, admin)

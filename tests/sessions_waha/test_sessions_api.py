@@ -10,16 +10,6 @@ from sessions_waha.models import Session
 from tenants.models import SessionRoute
 
 
-@pytest.fixture
-def admin(acme, make_user):
-    return make_user(acme, Role.TENANT_ADMIN)
-
-
-@pytest.fixture
-def api(acme, admin, client_for):
-    return client_for(acme, admin)
-
-
 def create(api, name="support", **extra):
     return api.post("/waha/sessions", {"name": name, **extra}, format="json")
 
@@ -49,8 +39,9 @@ def test_start_false_leaves_the_session_stopped(api, sandbox):
 
 def test_each_session_gets_its_own_hmac_key(api, sandbox):
     first, second = create(api, "one").json(), create(api, "two").json()
-    keys = set(SessionRoute.objects.filter(session_id__in=[first["id"], second["id"]]).values_list("hmac_key",
-                                                                                                    flat=True))
+    keys = set(
+        SessionRoute.objects.filter(session_id__in=[first["id"], second["id"]]).values_list("hmac_key", flat=True)
+    )
     assert len(keys) == 2
 
 
@@ -64,8 +55,11 @@ def test_name_is_unique_per_tenant(api, sandbox):
 def test_two_tenants_may_use_the_same_name(api, globex, make_user, client_for, sandbox):
     other = client_for(globex, make_user(globex, Role.TENANT_ADMIN))
     first, second = create(api).json(), create(other).json()
-    names = set(SessionRoute.objects.filter(session_id__in=[first["id"], second["id"]])
-                .values_list("waha_session_name", flat=True))
+    names = set(
+        SessionRoute.objects.filter(session_id__in=[first["id"], second["id"]]).values_list(
+            "waha_session_name", flat=True
+        )
+    )
     assert len(names) == 2 and names == sandbox.session_names()
 
 

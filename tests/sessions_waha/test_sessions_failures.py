@@ -3,15 +3,9 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
 from sessions_waha import services
 from sessions_waha.models import Session
 from tenants.models import SessionRoute
-
-
-@pytest.fixture
-def api(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
 
 
 def assert_nothing_left(acme, sandbox=None):

@@ -27,21 +27,9 @@ from sessions_waha.waha import (
     clear_client_cache,
     client_for,
 )
+from tests.sessions_waha.waha_fakes import API_KEY, BASE, nest_error
 
-BASE = "http://waha.test:3000"
-API_KEY = "test-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-@pytest.fixture
-def waha():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client() -> WahaClient:
-    return WahaClient(BASE, API_KEY)
 
 
 def sent_json(call) -> dict:
@@ -203,11 +191,7 @@ def test_session_create_duplicate_raises_already_exists(waha, client):
     waha.post(
         f"{BASE}/api/sessions",
         status=422,
-        json={
-            "message": "Session 'default' already exists. Use PUT to update it.",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "Session 'default' already exists. Use PUT to update it."),
     )
     with pytest.raises(WahaAlreadyExists) as caught:
         client.session_create(name="default", config={})
@@ -236,9 +220,7 @@ def test_sessions_list_asks_for_all(waha, client):
 
 
 def test_sessions_list_without_all(waha, client):
-    waha.get(
-        f"{BASE}/api/sessions", json=[], match=[matchers.query_param_matcher({"all": "false"})]
-    )
+    waha.get(f"{BASE}/api/sessions", json=[], match=[matchers.query_param_matcher({"all": "false"})])
     assert client.sessions_list(all=False) == []
 
 
@@ -246,7 +228,7 @@ def test_session_get_unknown_raises_not_found(waha, client):
     waha.get(
         f"{BASE}/api/sessions/nope",
         status=404,
-        json={"message": "Session not found", "error": "Not Found", "statusCode": 404},
+        json=nest_error(404, "Session not found"),
     )
     with pytest.raises(WahaNotFound) as caught:
         client.session_get(name="nope")
@@ -272,15 +254,13 @@ def test_session_delete_of_unknown_session_is_success(waha, client):
     waha.delete(
         f"{BASE}/api/sessions/gone",
         status=404,
-        json={"message": "Session not found", "error": "Not Found", "statusCode": 404},
+        json=nest_error(404, "Session not found"),
     )
     assert client.session_delete(name="gone") is None
 
 
 def test_session_start_returns_session_info(waha, client):
-    waha.post(
-        f"{BASE}/api/sessions/t1/start", status=201, json={"name": "t1", "status": "STARTING"}
-    )
+    waha.post(f"{BASE}/api/sessions/t1/start", status=201, json={"name": "t1", "status": "STARTING"})
     assert client.session_start(name="t1")["status"] == "STARTING"
 
 
@@ -288,11 +268,7 @@ def test_session_start_already_started_is_success(waha, client):
     waha.post(
         f"{BASE}/api/sessions/default/start",
         status=422,
-        json={
-            "message": "Session 'default' is already started.",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "Session 'default' is already started."),
     )
     assert client.session_start(name="default") is None
 
@@ -301,11 +277,7 @@ def test_session_start_other_422_still_raises(waha, client):
     waha.post(
         f"{BASE}/api/sessions/other/start",
         status=422,
-        json={
-            "message": "WAHA Core support only 'default' session. You tried to access 'other'",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "WAHA Core support only 'default' session. You tried to access 'other'"),
     )
     with pytest.raises(WahaRejected) as caught:
         client.session_start(name="other")
@@ -341,11 +313,7 @@ def test_session_me_none_when_stopped(waha, client):
     waha.get(
         f"{BASE}/api/sessions/default/me",
         status=404,
-        json={
-            "message": "We didn't find a session with name 'default'.\nPlease start it first",
-            "error": "Not Found",
-            "statusCode": 404,
-        },
+        json=nest_error(404, "We didn't find a session with name 'default'.\nPlease start it first"),
     )
     assert client.session_me(name="default") is None
 
@@ -452,15 +420,11 @@ WEBJS_SEND = {
         ),
         (
             GOWS_SEND,
-            SentMessage(
-                "true_111111111@c.us_3EB0GOWS", "3EB0GOWS", None, "true_111111111@c.us_3EB0GOWS"
-            ),
+            SentMessage("true_111111111@c.us_3EB0GOWS", "3EB0GOWS", None, "true_111111111@c.us_3EB0GOWS"),
         ),
         (
             WEBJS_SEND,
-            SentMessage(
-                "true_111111111@c.us_3EB0WEBJS", "3EB0WEBJS", 0, "true_111111111@c.us_3EB0WEBJS"
-            ),
+            SentMessage("true_111111111@c.us_3EB0WEBJS", "3EB0WEBJS", 0, "true_111111111@c.us_3EB0WEBJS"),
         ),
     ],
     ids=["noweb", "gows", "webjs"],
@@ -472,9 +436,7 @@ def test_send_text_normalises_engine_responses(waha, client, body, expected):
 
 def test_send_text_tolerates_empty_body(waha, client):
     waha.post(f"{BASE}/api/sendText", status=201, body="")
-    assert client.send_text(session="default", chat_id="111111111", text="hi") == SentMessage(
-        None, None, None, None
-    )
+    assert client.send_text(session="default", chat_id="111111111", text="hi") == SentMessage(None, None, None, None)
 
 
 def test_send_text_tolerates_non_json_body(waha, client):
@@ -489,9 +451,7 @@ def test_send_text_with_pregenerated_id_returns_it(waha, client):
         json={**NOWEB_SEND, "key": {**NOWEB_SEND["key"], "id": "BBBBBBBBBBBBBBBBB"}},
         match=[matchers.json_params_matcher({"id": "BBBBBBBBBBBBBBBBB"}, strict_match=False)],
     )
-    sent = client.send_text(
-        session="default", chat_id="111111111", text="hi", message_id="BBBBBBBBBBBBBBBBB"
-    )
+    sent = client.send_text(session="default", chat_id="111111111", text="hi", message_id="BBBBBBBBBBBBBBBBB")
     assert (sent.message_id, sent.wa_id) == ("BBBBBBBBBBBBBBBBB", "BBBBBBBBBBBBBBBBB")
 
 
@@ -568,11 +528,7 @@ def test_send_video_sends_convert_and_note_flags(waha, client):
         f"{BASE}/api/sendVideo",
         status=201,
         json=WEBJS_SEND,
-        match=[
-            matchers.json_params_matcher(
-                {"file": file, "asNote": True, "convert": False}, strict_match=False
-            )
-        ],
+        match=[matchers.json_params_matcher({"file": file, "asNote": True, "convert": False}, strict_match=False)],
     )
     sent = client.send_video(session="default", chat_id="111111111", file=file, as_note=True)
     assert sent.wa_id == "3EB0WEBJS"
@@ -645,12 +601,7 @@ def test_send_seen_with_ids(waha, client):
             )
         ],
     )
-    assert (
-        client.send_seen(
-            session="default", chat_id="111111111", message_ids=["false_111111111@c.us_AAAA"]
-        )
-        is None
-    )
+    assert client.send_seen(session="default", chat_id="111111111", message_ids=["false_111111111@c.us_AAAA"]) is None
 
 
 def test_send_seen_without_ids_omits_them(waha, client):
@@ -659,9 +610,7 @@ def test_send_seen_without_ids_omits_them(waha, client):
     assert sent_json(waha.calls[0]) == {"session": "default", "chatId": "120363012345678901@g.us"}
 
 
-@pytest.mark.parametrize(
-    ("method_name", "path"), [("start_typing", "startTyping"), ("stop_typing", "stopTyping")]
-)
+@pytest.mark.parametrize(("method_name", "path"), [("start_typing", "startTyping"), ("stop_typing", "stopTyping")])
 def test_typing(waha, client, method_name, path):
     waha.post(
         f"{BASE}/api/{path}",
@@ -698,9 +647,7 @@ def test_check_exists_true_returns_wahas_chat_id(waha, client):
         json={"numberExists": True, "chatId": "551187654321@c.us"},
         match=[matchers.query_param_matcher({"phone": "5511987654321", "session": "default"})],
     )
-    assert client.check_exists(session="default", phone="+55 11 98765-4321") == NumberCheck(
-        True, "551187654321@c.us"
-    )
+    assert client.check_exists(session="default", phone="+55 11 98765-4321") == NumberCheck(True, "551187654321@c.us")
 
 
 def test_check_exists_false(waha, client):
@@ -714,9 +661,7 @@ def test_check_exists_accepts_chat_id_input(waha, client):
         json={"numberExists": True, "chatId": "12132132131@s.whatsapp.net"},
         match=[matchers.query_param_matcher({"phone": "12132132131", "session": "default"})],
     )
-    assert client.check_exists(session="default", phone="12132132131@c.us").chat_id == (
-        "12132132131@c.us"
-    )
+    assert client.check_exists(session="default", phone="12132132131@c.us").chat_id == ("12132132131@c.us")
 
 
 def test_check_exists_rejects_group_ids(client):
@@ -735,30 +680,36 @@ def test_message_get_finds_a_message_or_returns_none():
     base = "http://waha.test:3000"
     found_url = f"{base}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0AA"
     responses.get(found_url, json={"id": "true_491511234567@c.us_3EB0AA", "ack": 1})
-    responses.get(f"{base}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0BB",
-                  status=404, json={"message": "Message not found", "statusCode": 404})
+    responses.get(
+        f"{base}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0BB",
+        status=404,
+        json={"message": "Message not found", "statusCode": 404},
+    )
     client = WahaClient(base, "key-0123456789")
-    assert client.message_get(session="s1", chat_id="+49 151 1234567",
-                              message_id="true_491511234567@c.us_3EB0AA")["ack"] == 1
-    assert client.message_get(session="s1", chat_id="491511234567",
-                              message_id="true_491511234567@c.us_3EB0BB") is None
+    assert (
+        client.message_get(session="s1", chat_id="+49 151 1234567", message_id="true_491511234567@c.us_3EB0AA")["ack"]
+        == 1
+    )
+    assert client.message_get(session="s1", chat_id="491511234567", message_id="true_491511234567@c.us_3EB0BB") is None
 
 
 # NOWEB without config.noweb.store.enabled (NowebInMemoryStore.getMessageById throws a
 # NestJS BadRequestException with this text).
-NOWEB_STORE_DISABLED = {
-    "message": 'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" '
-               "when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store",
-    "error": "Bad Request",
-    "statusCode": 400,
-}
+NOWEB_STORE_DISABLED = nest_error(
+    400,
+    'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" '
+    "when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store",
+)
 
 
 def test_message_get_without_the_noweb_store_raises_lookup_unavailable(waha, client):
     from sessions_waha.waha import WahaLookupUnavailable
 
-    waha.get(f"{BASE}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0AA",
-             status=400, json=NOWEB_STORE_DISABLED)
+    waha.get(
+        f"{BASE}/api/s1/chats/491511234567@c.us/messages/true_491511234567@c.us_3EB0AA",
+        status=400,
+        json=NOWEB_STORE_DISABLED,
+    )
     with pytest.raises(WahaLookupUnavailable) as caught:
         client.message_get(session="s1", chat_id="491511234567", message_id="true_491511234567@c.us_3EB0AA")
     error = caught.value
@@ -769,19 +720,33 @@ def test_message_get_without_the_noweb_store_raises_lookup_unavailable(waha, cli
 def test_message_get_on_an_engine_without_lookups_raises_lookup_unavailable(waha, client):
     from sessions_waha.waha import WahaLookupUnavailable
 
-    waha.get(f"{BASE}/api/s1/chats/491511234567@c.us/messages/3EB0AA", status=501,
-             json={"message": "Not implemented by the engine", "error": "Not Implemented", "statusCode": 501})
+    waha.get(
+        f"{BASE}/api/s1/chats/491511234567@c.us/messages/3EB0AA",
+        status=501,
+        json=nest_error(501, "Not implemented by the engine"),
+    )
     with pytest.raises(WahaLookupUnavailable) as caught:
         client.message_get(session="s1", chat_id="491511234567", message_id="3EB0AA")
     assert not caught.value.store_disabled
 
 
-@pytest.mark.parametrize(("status", "body", "expected"), [
-    (401, {"message": "Unauthorized", "statusCode": 401}, "WahaUnauthorized"),
-    (500, {"statusCode": 500, "exception": {"message": "boom"}}, "WahaRejected"),
-    (422, {"error": "Session status is not as expected. Try again later or restart the session",
-           "session": "s1", "status": "STOPPED", "expected": ["WORKING"]}, "WahaSessionNotReady"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (401, {"message": "Unauthorized", "statusCode": 401}, "WahaUnauthorized"),
+        (500, {"statusCode": 500, "exception": {"message": "boom"}}, "WahaRejected"),
+        (
+            422,
+            {
+                "error": "Session status is not as expected. Try again later or restart the session",
+                "session": "s1",
+                "status": "STOPPED",
+                "expected": ["WORKING"],
+            },
+            "WahaSessionNotReady",
+        ),
+    ],
+)
 def test_message_get_keeps_other_failures_as_they_were(waha, client, status, body, expected):
     waha.get(f"{BASE}/api/s1/chats/491511234567@c.us/messages/3EB0AA", status=status, json=body)
     with pytest.raises(WahaRejected) as caught:

@@ -9,11 +9,9 @@ import logging
 
 import pytest
 import requests
-import responses
 from prometheus_client import REGISTRY
 
 from sessions_waha.waha import (
-    WahaAlreadyExists,
     WahaClient,
     WahaError,
     WahaNotFound,
@@ -25,9 +23,8 @@ from sessions_waha.waha import (
     metrics,
 )
 from sessions_waha.waha.responses import parse_error_body
+from tests.sessions_waha.waha_fakes import API_KEY, BASE, nest_error
 
-BASE = "http://waha.test:3000"
-API_KEY = "test-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SEND_URL = f"{BASE}/api/sendText"
 BASE64_MEDIA = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk" * 50
 
@@ -58,17 +55,6 @@ ENGINE_500 = {
     },
     "version": {"version": "2026.2.1", "engine": "GOWS", "tier": "CORE"},
 }
-
-
-@pytest.fixture
-def waha():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client() -> WahaClient:
-    return WahaClient(BASE, API_KEY)
 
 
 def send(client: WahaClient):
@@ -105,7 +91,7 @@ def test_403_session_scoped_key_is_unauthorized(waha, client):
 
 
 def test_404_nestjs_body_is_not_found(waha, client):
-    body = {"message": "Session not found", "error": "Not Found", "statusCode": 404}
+    body = nest_error(404, "Session not found")
     waha.get(f"{BASE}/api/sessions/x", status=404, json=body)
     with pytest.raises(WahaNotFound) as caught:
         client.session_get(name="x")
@@ -146,29 +132,11 @@ def test_422_unknown_session_is_session_not_ready_without_status(waha, client):
     )
 
 
-def test_422_duplicate_create_is_already_exists(waha, client):
-    waha.post(
-        f"{BASE}/api/sessions",
-        status=422,
-        json={
-            "message": "Session 'x' already exists. Use PUT to update it.",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
-    )
-    with pytest.raises(WahaAlreadyExists):
-        client.session_create(name="x", config={})
-
-
 def test_422_nestjs_shape_is_plain_rejection(waha, client):
     waha.post(
         f"{BASE}/api/sendImage",
         status=422,
-        json={
-            "message": "Sending images is available only in Plus version",
-            "error": "Unprocessable Entity",
-            "statusCode": 422,
-        },
+        json=nest_error(422, "Sending images is available only in Plus version"),
     )
     with pytest.raises(WahaRejected) as caught:
         send_image(client)
@@ -176,14 +144,13 @@ def test_422_nestjs_shape_is_plain_rejection(waha, client):
 
 
 def test_400_with_list_message_joins_the_messages(waha, client):
-    body = {
-        "message": [
+    body = nest_error(
+        400,
+        [
             "Session name can only contain alphanumeric characters, hyphens, and underscores",
             "name must be shorter than or equal to 54 characters",
         ],
-        "error": "Bad Request",
-        "statusCode": 400,
-    }
+    )
     waha.post(f"{BASE}/api/sessions", status=400, json=body)
     with pytest.raises(WahaRejected) as caught:
         client.session_create(name="ok", config={"bad": 1})
@@ -229,11 +196,7 @@ def test_413_payload_too_large_is_not_transient(waha, client):
     waha.post(
         f"{BASE}/api/sendImage",
         status=413,
-        json={
-            "message": "request entity too large",
-            "error": "Payload Too Large",
-            "statusCode": 413,
-        },
+        json=nest_error(413, "request entity too large"),
     )
     with pytest.raises(WahaRejected) as caught:
         send_image(client)

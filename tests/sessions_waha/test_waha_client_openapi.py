@@ -14,10 +14,9 @@ import pytest
 import responses
 
 from sessions_waha.waha import ENDPOINTS, WahaClient
+from tests.sessions_waha.waha_fakes import API_KEY, BASE
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "waha_openapi.json"
-BASE = "http://waha.test:3000"
-API_KEY = "test-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 PNG = b"\x89PNG\r\n\x1a\n"
 FILE = {"mimetype": "image/jpeg", "url": "https://cdn.test/x.jpg"}
 
@@ -81,8 +80,11 @@ CALLS = [
     ("start_typing", {"session": "s1", "chat_id": "12132132131"}, {"json": {"result": True}}),
     ("stop_typing", {"session": "s1", "chat_id": "12132132131"}, {"json": {"result": True}}),
     ("check_exists", {"session": "s1", "phone": "12132132131"}, {"json": {"numberExists": False}}),
-    ("message_get", {"session": "s1", "chat_id": "12132132131@c.us", "message_id": "true_12132132131@c.us_3EB0AA"},
-     {"json": {"id": "true_12132132131@c.us_3EB0AA"}}),
+    (
+        "message_get",
+        {"session": "s1", "chat_id": "12132132131@c.us", "message_id": "true_12132132131@c.us_3EB0AA"},
+        {"json": {"id": "true_12132132131@c.us_3EB0AA"}},
+    ),
 ]
 
 

@@ -2,22 +2,20 @@
 
 import pytest
 
-from accounts.models import Role
 from tenants.models import SessionRoute, WahaServer
 from tenants.waha_pool import waha_server_default
 from tests.sandbox_fixtures import SANDBOX_KEY
 
 
 @pytest.fixture
-def api(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
-@pytest.fixture
 def second_server(sandbox):
     # The same sandbox under another address: a distinct pool member.
-    return WahaServer.objects.create(name="second", base_url=sandbox.base_url.replace("127.0.0.1", "localhost"),
-                                     api_key=SANDBOX_KEY, session_capacity=10)
+    return WahaServer.objects.create(
+        name="second",
+        base_url=sandbox.base_url.replace("127.0.0.1", "localhost"),
+        api_key=SANDBOX_KEY,
+        session_capacity=10,
+    )
 
 
 def server_of(response):

@@ -1,102 +1,17 @@
-"""Fixtures for the waha_sandbox tests: one sandbox subprocess and a webhook receiver.
+"""Fixtures for the waha_sandbox tests: one sandbox subprocess and a webhook receiver (one per run, cleared per test).
 
 No database is used; these tests only talk HTTP to a real subprocess.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
 
+from tests.sandbox_fixtures import WebhookReceiver
 from waha_sandbox.testing import run_sandbox, wait_until
 
 API_KEY = "test-key-123"
-
-
-class Receiver:
-    """A tiny threaded HTTP server that records every POST it gets.
-
-    ``plan(path, [500, 500])`` makes the next requests to ``path`` answer with those
-    statuses (then 200 again); ``headers`` may add response headers per status.
-    """
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self._plans: dict[str, list] = defaultdict(list)
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                with receiver._lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()),
-                                              "body": body, "at": time.monotonic()})
-                    plan = receiver._plans[self.path]
-                    status, extra = plan.pop(0) if plan else (200, {})
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def plan(self, path: str, statuses: list, headers: dict | None = None) -> None:
-        with self._lock:
-            self._plans[path] = [(s, headers or {}) for s in statuses]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self._plans.clear()
-
-    def events(self, path: str | None = None, event: str | None = None, session: str | None = None) -> list:
-        import json
-
-        with self._lock:
-            items = list(self.requests)
-        out = []
-        for r in items:
-            if path is not None and r["path"] != path:
-                continue
-            data = json.loads(r["body"])
-            if event is not None and data.get("event") != event:
-                continue
-            if session is not None and data.get("session") != session:
-                continue
-            out.append({**r, "json": data})
-        return out
-
-    def wait_events(self, count: int, timeout: float = 5.0, **filters) -> list:
-        return wait_until(lambda: (lambda ev: ev if len(ev) >= count else None)(self.events(**filters)),
-                          timeout=timeout, message=f"{count} webhook(s) {filters}")
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Api:
@@ -137,6 +52,23 @@ class Api:
     def wait_status(self, name: str, status: str, timeout: float = 5.0) -> None:
         wait_until(lambda: self.status(name) == status, timeout=timeout, message=f"{name} -> {status}")
 
+    def deliveries_settled(self, timeout: float = 5.0) -> dict:
+        """Wait until every webhook delivery the sandbox has started has ended (delivered or dropped).
+
+        Events are emitted, and their deliveries started, before the request that caused them
+        answers; so once this returns, the receiver holds every delivery of those events.
+        """
+        return wait_until(
+            lambda: (lambda s: s if s["inFlight"] == 0 else None)(self.get("/sandbox/webhooks").json()),
+            timeout=timeout,
+            message="webhook deliveries settled",
+        )
+
+    def emitted(self, session: str, event: str | None = None) -> list[dict]:
+        """The envelopes the sandbox emitted for a session (whether or not any hook took them)."""
+        query = f"/sandbox/events?session={session}" + (f"&event={event}" if event else "")
+        return self.get(query).json()["events"]
+
     def working(self, name: str, config: dict | None = None, phone: str | None = None) -> dict:
         """Create a session and pair it; returns its ``me``."""
         self.create(name, config=config)
@@ -166,7 +98,7 @@ def api(sandbox_proc):
 
 @pytest.fixture(scope="session")
 def _receiver():
-    rec = Receiver()
+    rec = WebhookReceiver()
     yield rec
     rec.close()
 

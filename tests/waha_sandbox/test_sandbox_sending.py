@@ -107,12 +107,37 @@ def test_check_exists_and_not_on_whatsapp_sticks_at_server(api, receiver):
 
     r = _send(api, chatId="4915100000000@c.us")
     assert r.status_code == 201
+    missing_id = f"true_4915100000000@c.us_{r.json()['key']['id']}"
     wait_until(lambda: receiver.events(event="message.ack"), message="SERVER ack")
-    time.sleep(0.15)  # well past the DEVICE/READ delays (10/20/30 ms in these tests)
-    acks = [e["json"]["payload"]["ack"] for e in receiver.events(event="message.ack")]
+    _ack_a_later_marker(api, receiver)
+    acks = [
+        e["json"]["payload"]["ack"]
+        for e in receiver.events(event="message.ack")
+        if e["json"]["payload"]["id"] == missing_id
+    ]
     assert acks == [1]
-    (msg,) = api.get("/sandbox/messages?session=s").json()["messages"]
+    (msg,) = api.get("/sandbox/messages?session=s&chatId=4915100000000@c.us").json()["messages"]
     assert msg["ackName"] == "SERVER" and msg["notOnWhatsApp"] is True
+
+
+def _ack_a_later_marker(api, receiver) -> str:
+    """Send a marker to a number on WhatsApp and wait for its READ ack and every delivery to end.
+
+    The sandbox schedules a message's acks on one event loop at fixed delays after its send: the
+    marker, sent later, reads last; so any ack an earlier send was going to get has been emitted
+    by then, and once no delivery is in flight the receiver holds it.
+    """
+    marker = _send(api, chatId="4915112345678@c.us").json()["key"]["id"]
+    marker_id = f"true_4915112345678@c.us_{marker}"
+    wait_until(
+        lambda: any(
+            e["json"]["payload"]["id"] == marker_id and e["json"]["payload"]["ackName"] == "READ"
+            for e in receiver.events(event="message.ack")
+        ),
+        message="the marker's READ ack",
+    )
+    api.deliveries_settled()
+    return marker_id
 
 
 def test_check_exists_needs_working(api):
@@ -143,32 +168,41 @@ def test_acks_and_message_any(api, receiver):
 def test_auto_acks_can_be_disabled(api, receiver):
     api.post("/sandbox/config", {"auto_ack": False})
     api.working("s", config={"webhooks": [{"url": receiver.url("/h"), "events": ["*"]}]})
-    _send(api, chatId="111@c.us")
+    quiet = _send(api, chatId="111@c.us").json()["key"]["id"]
     receiver.wait_events(1, event="message.any")
-    time.sleep(0.1)
-    assert receiver.events(event="message.ack") == []
+    api.post("/sandbox/config", {"auto_ack": True})  # for the marker: a send's acks are scheduled when it is sent
+    marker_id = _ack_a_later_marker(api, receiver)
+    acked = {e["json"]["payload"]["id"] for e in receiver.events(event="message.ack")}
+    assert acked == {marker_id}, f"true_111@c.us_{quiet} was acked"
 
 
 def test_media_and_other_endpoints(api):
     api.working("s")
     data = base64.b64encode(b"\xff\xd8\xff\xe0 fake jpeg").decode()
     file = {"mimetype": "image/jpeg", "filename": "a.jpg", "data": data}
-    for path, extra in (("/api/sendImage", {"caption": "pic"}), ("/api/sendFile", {}),
-                        ("/api/sendVoice", {"convert": False}), ("/api/sendVideo", {"convert": False}),):
+    for path, extra in (
+        ("/api/sendImage", {"caption": "pic"}),
+        ("/api/sendFile", {}),
+        ("/api/sendVoice", {"convert": False}),
+        ("/api/sendVideo", {"convert": False}),
+    ):
         r = api.post(path, {"session": "s", "chatId": "111@c.us", "file": file, **extra})
         assert r.status_code == 201, (path, r.text)
     r = api.post("/api/sendImage", {"session": "s", "chatId": "111@c.us"})
     assert r.status_code == 500  # no file: the engine fails, no validation pipe
-    r = api.post("/api/sendLocation", {"session": "s", "chatId": "111@c.us", "latitude": 1.5,
-                                       "longitude": 2.5, "title": "Office"})
+    r = api.post(
+        "/api/sendLocation",
+        {"session": "s", "chatId": "111@c.us", "latitude": 1.5, "longitude": 2.5, "title": "Office"},
+    )
     assert r.status_code == 201 and r.json()["message"]["locationMessage"]["degreesLatitude"] == 1.5
     assert api.post("/api/sendSeen", {"session": "s", "chatId": "111@c.us"}).status_code == 201
     for path in ("/api/startTyping", "/api/stopTyping"):
         r = api.post(path, {"session": "s", "chatId": "111@c.us"})
         assert r.status_code == 201 and r.json() == {"result": True}
     assert api.put("/api/reaction", {"session": "s", "messageId": "x", "reaction": "👍"}).status_code == 200
-    assert api.put("/api/star", {"session": "s", "messageId": "x", "chatId": "111@c.us",
-                                 "star": True}).status_code == 200
+    assert (
+        api.put("/api/star", {"session": "s", "messageId": "x", "chatId": "111@c.us", "star": True}).status_code == 200
+    )
     kinds = [m["type"] for m in api.get("/sandbox/messages?session=s").json()["messages"]]
     assert kinds == ["image", "file", "voice", "video", "location"]
 
@@ -177,8 +211,12 @@ def test_body_over_50mb_is_413(api):
     api.working("s")
     big = b'{"session":"s","chatId":"1@c.us","text":"' + b"a" * (50 * 1024 * 1024) + b'"}'
     try:
-        r = requests.post(api.url("/api/sendText"), data=big, timeout=20,
-                          headers={"X-Api-Key": api.handle.api_key, "Content-Type": "application/json"})
+        r = requests.post(
+            api.url("/api/sendText"),
+            data=big,
+            timeout=20,
+            headers={"X-Api-Key": api.handle.api_key, "Content-Type": "application/json"},
+        )
     except requests.ConnectionError:
         # The server may answer 413 and close while the client is still uploading;
         # either way the body must have been refused.
@@ -197,19 +235,25 @@ def test_message_get_finds_sent_messages_by_id():
 
         headers = {"X-Api-Key": "k-0123456789"}
         store = {"noweb": {"store": {"enabled": True, "fullSync": False}}}
-        requests.post(sb.url("/api/sessions"), json={"name": "s1", "start": True, "config": store},
-                      headers=headers, timeout=5)
+        requests.post(
+            sb.url("/api/sessions"), json={"name": "s1", "start": True, "config": store}, headers=headers, timeout=5
+        )
         sb.control("/sandbox/sessions/s1/pair", {})
-        sent = requests.post(sb.url("/api/sendText"), json={"session": "s1", "chatId": "4915100000001",
-                                                             "text": "hi", "id": "3EB0LOOKUP01"},
-                             headers=headers, timeout=5)
+        sent = requests.post(
+            sb.url("/api/sendText"),
+            json={"session": "s1", "chatId": "4915100000001", "text": "hi", "id": "3EB0LOOKUP01"},
+            headers=headers,
+            timeout=5,
+        )
         assert sent.status_code == 201
         serialized = "true_4915100000001@c.us_3EB0LOOKUP01"
-        found = requests.get(sb.url(f"/api/s1/chats/4915100000001@c.us/messages/{serialized}"),
-                             headers=headers, timeout=5)
+        found = requests.get(
+            sb.url(f"/api/s1/chats/4915100000001@c.us/messages/{serialized}"), headers=headers, timeout=5
+        )
         assert found.status_code == 200 and found.json()["id"].endswith("3EB0LOOKUP01")
-        missing = requests.get(sb.url("/api/s1/chats/4915100000001@c.us/messages/3EB0NEVERSENT"),
-                               headers=headers, timeout=5)
+        missing = requests.get(
+            sb.url("/api/s1/chats/4915100000001@c.us/messages/3EB0NEVERSENT"), headers=headers, timeout=5
+        )
         assert missing.status_code == 404
 
 
@@ -230,8 +274,9 @@ def test_noweb_lookup_without_the_store_is_wahas_400(api):
     r = _lookup(api, "s", "3EB0NOSTORE1")
     assert r.status_code == 400
     # NestJS BadRequestException, keys in this order, compact like JSON.stringify.
-    assert r.content == (b'{"message":' + json.dumps(NOWEB_STORE_DISABLED).encode()
-                         + b',"error":"Bad Request","statusCode":400}')
+    assert r.content == (
+        b'{"message":' + json.dumps(NOWEB_STORE_DISABLED).encode() + b',"error":"Bad Request","statusCode":400}'
+    )
 
 
 def test_noweb_lookup_with_the_store_finds_what_was_sent_while_it_was_on(api):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
+from tests.sandbox_fixtures import WebhookReceiver
 from tests.webhooks.webhook_helpers import routed_session
 
 
@@ -25,61 +22,19 @@ def globex_routed(globex):
 def _media_root(settings, tmp_path):
     """Each test copies media into its own directory."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES, "inbound_media": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}}}
-
-
-class Capture:
-    """A local HTTP server standing in for our web process: it records WAHA's webhooks byte for byte."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-        capture = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with capture.lock:
-                    capture.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def find(self, event_id: str, timeout: float = 10.0) -> dict:
-        """The first delivery of the event with this envelope id."""
-        import json
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for request in self.requests:
-                    if json.loads(request["body"]).get("id") == event_id:
-                        return request
-            time.sleep(0.02)
-        raise AssertionError(f"WAHA never delivered {event_id}")
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "inbound_media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
 
 
 @pytest.fixture
 def capture():
-    server = Capture()
+    """A webhook receiver of this test's own: a late delivery from another test cannot land in it."""
+    server = WebhookReceiver()
     yield server
     server.close()
 

@@ -11,7 +11,9 @@ Celery task body) synchronously.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -39,17 +41,20 @@ def live(acme, sandbox, settings, capture):
     return session
 
 
-@pytest.fixture
-def admin_api(acme, make_user, client_for):
-    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
-
-
 def replay(client, delivery: dict):
     """Post a captured delivery again: the same bytes and WAHA's own headers."""
     headers = {name.lower(): value for name, value in delivery["headers"].items()}
-    extra = {f"HTTP_{name.upper().replace('-', '_')}": headers[name]
-             for name in ("x-webhook-hmac", "x-webhook-hmac-algorithm", "x-webhook-request-id",
-                          "x-webhook-timestamp", "user-agent") if name in headers}
+    extra = {
+        f"HTTP_{name.upper().replace('-', '_')}": headers[name]
+        for name in (
+            "x-webhook-hmac",
+            "x-webhook-hmac-algorithm",
+            "x-webhook-request-id",
+            "x-webhook-timestamp",
+            "user-agent",
+        )
+        if name in headers
+    }
     assert "HTTP_X_WEBHOOK_HMAC" in extra, "the sandbox must sign its webhooks"
     response = client.generic("POST", delivery["path"], delivery["body"], content_type=headers["content-type"], **extra)
     if response.status_code == 200 and response.json()["outcome"] == "accepted":
@@ -72,27 +77,30 @@ def stored(acme, waha_id: str) -> Message:
 
 
 def test_inbound_text_from_the_sandbox_reaches_messages_and_conversations(
-        live, sandbox, capture, public_client, admin_api, acme, make_user, client_for):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "Hi there",
-                                                         "pushName": "Ana"})
+    live, sandbox, capture, public_client, admin_client, acme, make_user, client_for
+):
+    answer, delivery = inject(
+        sandbox, capture, live, **{"from": "4915199999999", "text": "Hi there", "pushName": "Ana"}
+    )
     assert delivery["path"] == "/webhooks/waha"
     response = replay(public_client, delivery)
     assert response.status_code == 200 and response.json()["outcome"] == "accepted"
 
-    messages = admin_api.get("/messages").json()["results"]
+    messages = admin_client.get("/messages").json()["results"]
     assert len(messages) == 1
     message = messages[0]
     assert message["direction"] == "inbound" and message["status"] == "received"
     assert message["text"] == "Hi there" and message["from"] == "4915199999999@c.us"
     assert message["waha_message_id"] == answer["id"] and message["media"] is None
-    conversations = admin_api.get("/conversations").json()["results"]
+    conversations = admin_client.get("/conversations").json()["results"]
     assert [(c["chat_id"], c["contact_name"], c["unread_count"]) for c in conversations] == [
-        ("4915199999999@c.us", "Ana", 1)]
+        ("4915199999999@c.us", "Ana", 1)
+    ]
 
     _, second = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "Are you there?"})
     replay(public_client, second)
-    assert admin_api.get("/conversations").json()["results"][0]["unread_count"] == 2
-    assert len(admin_api.get("/messages?direction=inbound").json()["results"]) == 2
+    assert admin_client.get("/conversations").json()["results"][0]["unread_count"] == 2
+    assert len(admin_client.get("/messages?direction=inbound").json()["results"]) == 2
 
     agent = make_user(acme, Role.AGENT)
     assert client_for(acme, agent).get("/messages").json()["results"] == []
@@ -131,13 +139,20 @@ def test_real_out_of_order_and_repeated_acks_end_read(live, sandbox, capture, pu
 
     with tenant_context(acme):
         conversation = Conversation.objects.create(session=live, chat_id="4915188888888@c.us")
-        message = Message.objects.create(session=live, conversation=conversation, direction=Direction.OUTBOUND,
-                                         chat_id="4915188888888@c.us", status=MessageStatus.SENT,
-                                         waha_message_id="true_4915188888888@c.us_3EB0SANDBOX01",
-                                         wa_id="3EB0SANDBOX01")
-    acks = [{"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "READ", "repeat": 2},
-            {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "DEVICE"},
-            {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "ERROR"}]
+        message = Message.objects.create(
+            session=live,
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            chat_id="4915188888888@c.us",
+            status=MessageStatus.SENT,
+            waha_message_id="true_4915188888888@c.us_3EB0SANDBOX01",
+            wa_id="3EB0SANDBOX01",
+        )
+    acks = [
+        {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "READ", "repeat": 2},
+        {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "DEVICE"},
+        {"id": "true_4915188888888@c.us_3EB0SANDBOX01", "ack": "ERROR"},
+    ]
     events = sandbox.control("POST", f"/sandbox/sessions/{live.waha_name}/acks", json={"acks": acks}).json()["events"]
     outcomes = []
     for event_id in events:
@@ -156,9 +171,10 @@ def test_real_out_of_order_and_repeated_acks_end_read(live, sandbox, capture, pu
 # ---------------------------------------------------------------- media
 
 
-def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_client, admin_api, acme):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "caption": "look",
-                                                         "media": {"mimetype": "image/png"}})
+def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_client, admin_client, acme):
+    answer, delivery = inject(
+        sandbox, capture, live, **{"from": "4915199999999", "caption": "look", "media": {"mimetype": "image/png"}}
+    )
     assert replay(public_client, delivery).json()["outcome"] == "accepted"
     message = stored(acme, answer["id"])
     assert message.type == "image" and message.text == "look" and message.media["state"] == "pending"
@@ -166,27 +182,35 @@ def test_inbound_image_is_copied_and_served(live, sandbox, capture, public_clien
         assert media_service.media_fetch(message=message) is True
 
     original = sandbox.http.get(answer["payload"]["media"]["url"], timeout=10).content
-    response = admin_api.get(f"/messages/{message.pk}/media")
+    response = admin_client.get(f"/messages/{message.pk}/media")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"].startswith("inline")
     assert b"".join(response.streaming_content) == original and original.startswith(b"\x89PNG")
 
-    detail = admin_api.get(f"/messages/{message.pk}").json()
-    assert detail["media"] == {"mimetype": "image/png", "filename": f"{answer['waId']}.png", "size": len(original),
-                               "error": None, "url": f"/messages/{message.pk}/media"}
+    detail = admin_client.get(f"/messages/{message.pk}").json()
+    assert detail["media"] == {
+        "mimetype": "image/png",
+        "filename": f"{answer['waId']}.png",
+        "size": len(original),
+        "error": None,
+        "url": f"/messages/{message.pk}/media",
+    }
     assert "source_url" not in detail["media"]  # WAHA's internal URL is never shown
 
 
-def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, capture, public_client, admin_api, acme):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999",
-                                                         "media": {"mimetype": "application/pdf",
-                                                                   "filename": "../../Invoice 42.pdf"}})
+def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, capture, public_client, admin_client, acme):
+    answer, delivery = inject(
+        sandbox,
+        capture,
+        live,
+        **{"from": "4915199999999", "media": {"mimetype": "application/pdf", "filename": "../../Invoice 42.pdf"}},
+    )
     replay(public_client, delivery)
     message = stored(acme, answer["id"])
     with tenant_context(acme):
         media_service.media_fetch(message=message)
-    response = admin_api.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="application/pdf")
+    response = admin_client.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="application/pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="Invoice_42.pdf"'
     with tenant_context(acme):
@@ -194,42 +218,45 @@ def test_document_is_served_as_an_attachment_with_its_name(live, sandbox, captur
     assert path == f"{acme.schema_name}/{message.pk}/Invoice_42.pdf"
 
 
-def test_media_that_waha_could_not_download_is_recorded_not_fetched(live, sandbox, capture, public_client,
-                                                                     admin_api, acme):
-    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999",
-                                                         "media": {"mimetype": "video/mp4", "error": "timeout"}})
+def test_media_that_waha_could_not_download_is_recorded_not_fetched(
+    live, sandbox, capture, public_client, admin_client, acme
+):
+    answer, delivery = inject(
+        sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "video/mp4", "error": "timeout"}}
+    )
     assert replay(public_client, delivery).json()["outcome"] == "accepted"
     message = stored(acme, answer["id"])
     assert message.type == "video" and message.media["state"] == "unavailable"
     with tenant_context(acme):
         assert media_service.media_fetch(message=message) is False
-    response = admin_api.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="image/*")
+    response = admin_client.get(f"/messages/{message.pk}/media", HTTP_ACCEPT="image/*")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
-    assert admin_api.get(f"/messages/{message.pk}").json()["media"]["error"]["code"] == "waha_media_error"
+    assert admin_client.get(f"/messages/{message.pk}").json()["media"]["error"]["code"] == "waha_media_error"
 
 
-def test_expired_media_is_marked_failed(live, sandbox, capture, public_client, admin_api, acme):
+def test_expired_media_is_marked_failed(live, sandbox, capture, public_client, admin_client, acme):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "image/jpeg"}})
     replay(public_client, delivery)
     sandbox.control("POST", "/sandbox/reset")  # WAHA's files are gone, as after 180 s
     message = stored(acme, answer["id"])
     with tenant_context(acme):
         assert media_service.media_fetch(message=message) is False
-    media = admin_api.get(f"/messages/{message.pk}").json()["media"]
+    media = admin_client.get(f"/messages/{message.pk}").json()["media"]
     assert media["error"]["code"] == "media_expired" and "url" not in media
-    assert admin_api.get(f"/messages/{message.pk}/media").status_code == 404
+    assert admin_client.get(f"/messages/{message.pk}/media").status_code == 404
 
 
-def test_text_message_has_no_media(live, sandbox, capture, public_client, admin_api, acme):
+def test_text_message_has_no_media(live, sandbox, capture, public_client, admin_client, acme):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "text": "no file"})
     replay(public_client, delivery)
     message = stored(acme, answer["id"])
-    response = admin_api.get(f"/messages/{message.pk}/media")
+    response = admin_client.get(f"/messages/{message.pk}/media")
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
 
 
-def test_media_is_invisible_to_other_tenants_and_unassigned_agents(live, sandbox, capture, public_client, acme,
-                                                                   globex, make_user, client_for):
+def test_media_is_invisible_to_other_tenants_and_unassigned_agents(
+    live, sandbox, capture, public_client, acme, globex, make_user, client_for
+):
     answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "image/png"}})
     replay(public_client, delivery)
     message = stored(acme, answer["id"])
@@ -268,8 +295,25 @@ def test_celery_task_gives_up_after_quick_retries_when_waha_is_down(live, sandbo
     assert media["attempts"] >= 2
 
 
-def test_task_refuses_the_public_schema(acme):
-    media_fetch_task.apply(args=["public", "00000000-0000-4000-8000-000000000000"])  # logs, does nothing
+@pytest.mark.parametrize("schema_name", ["public", "t_no_such_tenant"])
+def test_task_refuses_a_schema_that_is_no_tenants(
+    live, sandbox, capture, public_client, acme, settings, caplog, schema_name
+):
+    """Logs, does nothing: a pending media file named under the wrong schema is neither fetched nor marked."""
+    answer, delivery = inject(sandbox, capture, live, **{"from": "4915199999999", "media": {"mimetype": "image/png"}})
+    replay(public_client, delivery)
+    message = stored(acme, answer["id"])
+    before = dict(message.media)
+    with caplog.at_level(logging.ERROR, logger="webhooks.tasks"):
+        result = media_fetch_task.apply(args=[schema_name, str(message.pk)])
+    assert result.successful() and result.result is None  # refused quietly: no retry, no error raised
+    (record,) = [r for r in caplog.records if r.name == "webhooks.tasks"]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        f"media.fetch_refused schema={schema_name} message_id={message.pk} reason=not_a_tenant"
+    )
+    assert stored(acme, answer["id"]).media == before and before["state"] == "pending"
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*"))  # nothing was copied
 
 
 def test_sweep_fetches_media_the_queue_missed(live, sandbox, capture, public_client, acme):
