@@ -58,8 +58,8 @@ RUN DJANGO_ENV=production \
     python manage.py collectstatic --noinput -v 0 \
     && python -m compileall -q /app \
     && chmod 0755 bin/web bin/worker \
-    && mkdir -p /app/var /app/media \
-    && chown 10001:10001 /app/var /app/media
+    && mkdir -p /app/var \
+    && chown 10001:10001 /app/var
 
 USER 10001:10001
 

@@ -392,10 +392,13 @@ LOGGING = {
 
 # Secrets an attacker can test offline (a JWT's HS256 key, from any one token) or online without limit
 # must be long and random: at least this many characters, and this many different ones.
-SECRET_MIN_LENGTH = {"SECRET_KEY": 50, "JWT_SIGNING_KEY": 50, "METRICS_TOKEN": 32, "WAHA_API_KEY": 32}
+# (24 for the object store's secret: some S3-compatible stores issue keys of 31 characters.)
+SECRET_MIN_LENGTH = {"SECRET_KEY": 50, "JWT_SIGNING_KEY": 50, "METRICS_TOKEN": 32, "WAHA_API_KEY": 32,
+                     "MEDIA_S3_SECRET_ACCESS_KEY": 24}
 SECRET_MIN_DISTINCT = 10
 # Defaults and examples of this project and WAHA's "common" keys (PROTOCOL §1): never secrets.
 KNOWN_SECRETS = {DEV_SECRET_KEY, "sandbox-dev-key-change-me", "compose-dev-waha-key-5d1e9b7c3a8f4e20b6c2d9a7",
+                 "compose-dev-media-secret-8d2f6b1e9c4a70", "minioadmin",
                  "123", "321", "waha", "admin", "secret", "0" * 32, "1" * 32}
 
 
@@ -424,12 +427,15 @@ def _refuse_insecure_production() -> None:
         problems.append("ALLOWED_HOSTS must list the service's hosts (no '*')")
     if not METRICS_TOKEN and not METRICS_ALLOWED_IPS:
         problems.append("METRICS_TOKEN (or METRICS_ALLOWED_IPS) must restrict /metrics")
+    if MEDIA_STORAGE == "s3":
+        # Explicit keys: the store holds every tenant's files, and compose's MinIO creates this very user.
+        if not MEDIA_S3_ACCESS_KEY_ID:
+            problems.append("MEDIA_S3_ACCESS_KEY_ID must be set when MEDIA_STORAGE is s3")
+        if (reason := weak_secret_reason("MEDIA_S3_SECRET_ACCESS_KEY", MEDIA_S3_SECRET_ACCESS_KEY)) is not None:
+            problems.append(reason)
     if problems:
         raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems))
 
-
-if IS_PRODUCTION:
-    _refuse_insecure_production()
 
 # --------------------------------------------------------------------------- webhooks and inbound media
 # (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services.py)
@@ -444,12 +450,74 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=64 * 1024 * 1024)
 MEDIA_FETCH_MAX_ATTEMPTS = env.int("MEDIA_FETCH_MAX_ATTEMPTS", default=5)
 MEDIA_SWEEP_GRACE_SECONDS = env.int("MEDIA_SWEEP_GRACE_SECONDS", default=20)
-# Where inbound media copies live; any Django storage backend (e.g. S3 via django-storages).
-MEDIA_STORAGE_BACKEND = env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
-STORAGES["inbound_media"] = {
-    "BACKEND": MEDIA_STORAGE_BACKEND,
-    "OPTIONS": {"location": str(MEDIA_ROOT)} if MEDIA_STORAGE_BACKEND.endswith("FileSystemStorage") else {},
+# Where inbound media copies live: "local", the directory MEDIA_ROOT (one host), or "s3", a bucket of any
+# S3-compatible store that web and workers share from any host (messaging/storage.py). MEDIA_STORAGE_BACKEND
+# may name another Django storage class; naming django-storages' S3 backend implies "s3".
+MEDIA_STORAGE_BACKENDS = {
+    "local": "django.core.files.storage.FileSystemStorage",
+    "s3": "messaging.storage.InboundMediaS3Storage",
 }
+_S3_BACKENDS = {
+    MEDIA_STORAGE_BACKENDS["s3"], "storages.backends.s3.S3Storage", "storages.backends.s3boto3.S3Boto3Storage",
+}
+MEDIA_STORAGE_BACKEND = env.str("MEDIA_STORAGE_BACKEND", default="")
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="s3" if MEDIA_STORAGE_BACKEND in _S3_BACKENDS else "local")
+if MEDIA_STORAGE not in MEDIA_STORAGE_BACKENDS:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be local or s3, not {MEDIA_STORAGE!r}")
+MEDIA_STORAGE_BACKEND = MEDIA_STORAGE_BACKEND or MEDIA_STORAGE_BACKENDS[MEDIA_STORAGE]
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+# Empty: AWS S3 (endpoint from the region). MinIO and other stores: their URL, e.g. http://minio:9000.
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="")
+# Empty keys: boto3's own lookup (AWS_* variables, an instance role); production requires them.
+MEDIA_S3_ACCESS_KEY_ID = env.str("MEDIA_S3_ACCESS_KEY_ID", default="")
+MEDIA_S3_SECRET_ACCESS_KEY = env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="")
+# Path-style URLs (endpoint/bucket/key) suit every S3-compatible store; bucket.minio:9000 would not resolve.
+MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE",
+                                    default="path" if MEDIA_S3_ENDPOINT_URL else "auto")
+
+
+def _s3_media_options() -> dict[str, object]:
+    """The S3 storage's options; each configuration error names its variable."""
+    problems = []
+    if not MEDIA_S3_BUCKET:
+        problems.append("MEDIA_S3_BUCKET must name the bucket")
+    if bool(MEDIA_S3_ACCESS_KEY_ID) != bool(MEDIA_S3_SECRET_ACCESS_KEY):
+        problems.append("MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY are set together or not at all")
+    if MEDIA_S3_ADDRESSING_STYLE not in {"auto", "path", "virtual"}:
+        problems.append("MEDIA_S3_ADDRESSING_STYLE must be auto, path or virtual")
+    if problems:
+        raise ImproperlyConfigured("MEDIA_STORAGE is s3: " + "; ".join(problems))
+    options: dict[str, object] = {
+        "bucket_name": MEDIA_S3_BUCKET,
+        "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
+        "region_name": MEDIA_S3_REGION or None,
+        "addressing_style": MEDIA_S3_ADDRESSING_STYLE,
+        "signature_version": "s3v4",
+        # Private objects: no ACL of their own (the bucket's, private), and url() would only sign. Clients get
+        # files through GET /messages/{id}/media, after the API's checks; never from the store.
+        "default_acl": None,
+        "querystring_auth": True,
+        # Never replace an object: two concurrent copies of one file get two names, so the one that lost the
+        # race deletes its own copy, not the winner's (messaging.media.media_fetch).
+        "file_overwrite": False,
+    }
+    if MEDIA_S3_ACCESS_KEY_ID:
+        options.update(access_key=MEDIA_S3_ACCESS_KEY_ID, secret_key=MEDIA_S3_SECRET_ACCESS_KEY)
+    return options
+
+
+if MEDIA_STORAGE == "s3":
+    _inbound_media_options = _s3_media_options()
+elif MEDIA_STORAGE_BACKEND.endswith("FileSystemStorage"):
+    _inbound_media_options = {"location": str(MEDIA_ROOT)}
+else:
+    _inbound_media_options = {}
+STORAGES["inbound_media"] = {"BACKEND": MEDIA_STORAGE_BACKEND, "OPTIONS": _inbound_media_options}
 CELERY_BEAT_SCHEDULE["webhooks-media-sweep"] = {
     "task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=15.0),
 }
+
+# Last: the checks read settings from every section above.
+if IS_PRODUCTION:
+    _refuse_insecure_production()

@@ -11,7 +11,8 @@ from rest_framework import renderers
 from rest_framework.request import Request
 
 from config.api import APIView
-from config.problems import NotFound
+from config.problems import NotFound, ServiceUnavailable
+from config.schema import problem
 from messaging import media as media_service
 from messaging import selectors
 from messaging.permissions import MessagesAccess
@@ -40,17 +41,27 @@ class MessageMediaView(APIView):
                     "visibility as `GET /messages/{id}` (an agent only for assigned conversations). 404 "
                     "`not_found` when the message has no stored media (text messages, outbound messages, media "
                     "that WAHA did not keep or that is still being copied: see the message's `media.error`).",
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="The file, with its content type.")},
+        responses={
+            200: OpenApiResponse(OpenApiTypes.BINARY, description="The file, with its content type."),
+            503: problem(503, "The media storage could not be read (`service_unavailable`); try again later.",
+                         code="service_unavailable", title="Service unavailable",
+                         detail="The media storage cannot be read now; try again later."),
+        },
     )
     def get(self, request: Request, message_id: str) -> FileResponse:
         message = selectors.message_get_for(user=request.user, message_id=message_id)
         try:
             handle, mimetype, filename = media_service.media_open(message=message)
-        except OSError as exc:  # FileNotFoundError: nothing stored (yet)
+        except FileNotFoundError as exc:  # nothing stored (yet), or the copy is gone
             raise NotFound("This message has no stored media.") from exc
+        except OSError as exc:  # the storage (a disk, an object store) failed: the file may well be there
+            raise ServiceUnavailable("The media storage cannot be read now; try again later.") from exc
         base_type = mimetype.split(";", 1)[0].strip().lower()
         response = FileResponse(handle, content_type=mimetype,
                                 as_attachment=base_type not in media_service.INLINE_MIMETYPES, filename=filename)
+        if not response.has_header("Content-Length") and isinstance(getattr(handle, "size", None), int):
+            # A streamed object cannot be measured by seeking; the storage told its length.
+            response["Content-Length"] = str(handle.size)
         response["X-Content-Type-Options"] = "nosniff"
         # Whatever the file claims to be, it never runs as a page of this origin.
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"

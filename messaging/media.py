@@ -11,9 +11,11 @@ as the message is stored, and a periodic sweep catches what the queue missed.
     unavailable  WAHA had no file (filtered out, or its own download failed)   {"error": {...}}
     failed       our copy failed for good (expired, too large, refused)       {"error": {...}}
 
-The storage is Django's ``STORAGES["inbound_media"]`` (a local directory,
-``MEDIA_ROOT``, unless configured otherwise); names are
-``<schema>/<message id>/<safe filename>``.
+The storage is Django's ``STORAGES["inbound_media"]``: a local directory,
+``MEDIA_ROOT``, or with ``MEDIA_STORAGE=s3`` a bucket in S3-compatible object
+storage (``messaging.storage``) that web and workers share from any host. Names
+are ``<schema>/<message id>/<safe filename>``: every tenant's files under its
+own schema's prefix. Either backend fails with ``OSError``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.files.storage import FileSystemStorage, InvalidStorageError, Storage, storages
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -62,7 +64,7 @@ def media_storage() -> Storage:
     """Where copies live: ``STORAGES["inbound_media"]``, else a directory at ``MEDIA_ROOT``."""
     try:
         return storages[STORAGE_ALIAS]
-    except Exception:  # noqa: BLE001 - InvalidStorageError when the alias is not configured
+    except InvalidStorageError:  # the alias is not configured; a backend that fails to load is not hidden
         return FileSystemStorage(location=settings.MEDIA_ROOT)
 
 
@@ -199,7 +201,10 @@ def media_pending(*, older_than: timedelta, newer_than: timedelta, limit: int) -
 
 
 def media_open(*, message: Message) -> tuple[IO[bytes], str, str]:
-    """The stored file of a message: ``(file, mimetype, filename)``; ``FileNotFoundError`` if none."""
+    """The stored file of a message, opened for streaming: ``(file, mimetype, filename)``.
+
+    ``FileNotFoundError`` when there is none; another ``OSError`` when the storage cannot be read now.
+    """
     media = message.media if isinstance(message.media, dict) else {}
     path = media.get("path")
     if media.get("state") != STORED or not isinstance(path, str) or not path:

@@ -67,3 +67,41 @@ def test_unset_jwt_signing_key_falls_back_to_the_checked_secret_key():
     env = {key: value for key, value in SECURE_ENV.items() if key != "JWT_SIGNING_KEY"}
     result = run_manage("check", env_overrides=env)
     assert result.returncode == 0, result.stderr
+
+
+# Inbound media in object storage (MEDIA_STORAGE=s3), as docker-compose.prod.yml configures it.
+S3_MEDIA = {"MEDIA_STORAGE": "s3", "MEDIA_S3_BUCKET": "waha-gateway-media", "MEDIA_S3_ENDPOINT_URL": "http://minio:9000",
+            "MEDIA_S3_ACCESS_KEY_ID": "waha-gateway", "MEDIA_S3_SECRET_ACCESS_KEY": "Vb3#kq9!Lz7@Wp2$Xr5%Tm8^"}
+
+
+def test_production_starts_with_media_in_object_storage():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_overrides={**SECURE_ENV, **S3_MEDIA})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("override, reasons", [
+    ({"MEDIA_S3_ACCESS_KEY_ID": "", "MEDIA_S3_SECRET_ACCESS_KEY": ""},
+     ["MEDIA_S3_ACCESS_KEY_ID must be set", "MEDIA_S3_SECRET_ACCESS_KEY must be a random value"]),
+    # docker-compose.yml's development secret, and MinIO's own default password.
+    ({"MEDIA_S3_SECRET_ACCESS_KEY": "compose-dev-media-secret-8d2f6b1e9c4a70"},
+     ["MEDIA_S3_SECRET_ACCESS_KEY must be a random value"]),
+    ({"MEDIA_S3_SECRET_ACCESS_KEY": "minioadmin"}, ["MEDIA_S3_SECRET_ACCESS_KEY must be a random value"]),
+])
+def test_production_refuses_object_storage_without_real_credentials(override, reasons):
+    result = run_manage("check", env_overrides={**SECURE_ENV, **S3_MEDIA, **override})
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stderr
+    for reason in reasons:
+        assert reason in result.stderr, reason
+
+
+@pytest.mark.parametrize("override, reason", [
+    ({"MEDIA_S3_BUCKET": ""}, "MEDIA_S3_BUCKET must name the bucket"),
+    ({"MEDIA_S3_SECRET_ACCESS_KEY": ""}, "MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY are set together"),
+    ({"MEDIA_S3_ADDRESSING_STYLE": "dns"}, "MEDIA_S3_ADDRESSING_STYLE must be auto, path or virtual"),
+    ({"MEDIA_STORAGE": "nfs"}, "MEDIA_STORAGE must be local or s3"),
+])
+def test_object_storage_misconfiguration_is_named_in_any_mode(override, reason):
+    env = {**S3_MEDIA, **override, "DJANGO_ENV": "development"}
+    result = run_manage("check", env_overrides=env)
+    assert result.returncode != 0 and reason in result.stderr, result.stderr[-2000:]

@@ -320,6 +320,7 @@ result = {
     "TRUSTED_PROXY_COUNT": settings.TRUSTED_PROXY_COUNT,
     "LOG_FORMAT": settings.LOG_FORMAT,
     "STATICFILES_BACKEND": settings.STORAGES["staticfiles"]["BACKEND"],
+    "INBOUND_MEDIA": settings.STORAGES["inbound_media"],
     "health": {},
 }
 client = Client()
@@ -353,6 +354,10 @@ def operator_env() -> dict[str, str]:
         "WAHA_API_KEY": secrets.token_hex(24),
         "METRICS_TOKEN": secrets.token_hex(16),
         "POSTGRES_PASSWORD": secrets.token_hex(16),
+        "MINIO_ROOT_USER": "minio-admin",
+        "MINIO_ROOT_PASSWORD": secrets.token_hex(16),
+        "MEDIA_S3_ACCESS_KEY_ID": "waha-gateway",
+        "MEDIA_S3_SECRET_ACCESS_KEY": secrets.token_hex(16),
     }
 
 

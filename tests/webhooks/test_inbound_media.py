@@ -25,7 +25,7 @@ from messaging.models import Conversation, Message
 from sessions_waha.models import Session
 from sessions_waha.services import session_create
 from tests.support_processes import wait_until
-from tests.webhooks.webhook_helpers import counts, events_apply_everywhere
+from tests.webhooks.webhook_helpers import counts, inject, replay, stored
 from webhooks import services
 from webhooks.tasks import media_fetch_task
 
@@ -41,36 +41,9 @@ def live(acme, sandbox, settings, capture):
     return session
 
 
-def replay(client, delivery: dict):
-    """Post a captured delivery again: the same bytes and WAHA's own headers."""
-    headers = {name.lower(): value for name, value in delivery["headers"].items()}
-    extra = {
-        f"HTTP_{name.upper().replace('-', '_')}": headers[name]
-        for name in (
-            "x-webhook-hmac",
-            "x-webhook-hmac-algorithm",
-            "x-webhook-request-id",
-            "x-webhook-timestamp",
-            "user-agent",
-        )
-        if name in headers
-    }
-    assert "HTTP_X_WEBHOOK_HMAC" in extra, "the sandbox must sign its webhooks"
-    response = client.generic("POST", delivery["path"], delivery["body"], content_type=headers["content-type"], **extra)
-    if response.status_code == 200 and response.json()["outcome"] == "accepted":
-        events_apply_everywhere()  # what the Celery applier does next (no worker runs here)
-    return response
-
-
-def inject(sandbox, capture, session: Session, **body) -> tuple[dict, dict]:
-    """A message arriving at the sandbox's phone: returns the sandbox's answer and the captured ``message`` webhook."""
-    answer = sandbox.control("POST", f"/sandbox/sessions/{session.waha_name}/messages", json=body).json()
-    return answer, capture.find(answer["events"][0])
-
-
-def stored(acme, waha_id: str) -> Message:
-    with tenant_context(acme):
-        return Message.objects.select_related("session__waha_server").get(waha_message_id=waha_id)
+@pytest.fixture
+def admin_api(acme, make_user, client_for):
+    return client_for(acme, make_user(acme, Role.TENANT_ADMIN))
 
 
 # ---------------------------------------------------------------- text

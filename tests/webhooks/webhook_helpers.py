@@ -129,6 +129,34 @@ def inbound_payload(*, wa_id: str | None = None, sender: str = "15550002222@c.us
     return payload
 
 
+# --------------------------------------------------------------------------- the sandbox's real deliveries
+
+
+def replay(client, delivery: dict):
+    """Post a captured delivery again: the same bytes and WAHA's own headers."""
+    headers = {name.lower(): value for name, value in delivery["headers"].items()}
+    extra = {f"HTTP_{name.upper().replace('-', '_')}": headers[name]
+             for name in ("x-webhook-hmac", "x-webhook-hmac-algorithm", "x-webhook-request-id",
+                          "x-webhook-timestamp", "user-agent") if name in headers}
+    assert "HTTP_X_WEBHOOK_HMAC" in extra, "the sandbox must sign its webhooks"
+    response = client.generic("POST", delivery["path"], delivery["body"], content_type=headers["content-type"], **extra)
+    if response.status_code == 200 and response.json()["outcome"] == "accepted":
+        events_apply_everywhere()  # what the Celery applier does next (no worker runs here)
+    return response
+
+
+def inject(sandbox, capture, session: Session, **body) -> tuple[dict, dict]:
+    """A message arriving at the sandbox's phone: returns the sandbox's answer and the captured ``message`` webhook."""
+    answer = sandbox.control("POST", f"/sandbox/sessions/{session.waha_name}/messages", json=body).json()
+    return answer, capture.find(answer["events"][0])
+
+
+def stored(tenant, waha_id: str) -> Message:
+    """The inbound message of this WAHA id, as the fetch service wants it (session and server loaded)."""
+    with tenant_context(tenant):
+        return Message.objects.select_related("session__waha_server").get(waha_message_id=waha_id)
+
+
 def counts(tenant) -> dict[str, int]:
     with tenant_context(tenant):
         return {"events": WebhookEvent.objects.count(), "messages": Message.objects.count(),
