@@ -146,7 +146,7 @@ class E2E:
 
 E2E_TABLES = ("webhooks_webhookevent", "messaging_idempotencykey", "messaging_pendingack", "messaging_message",
               "messaging_batch", "messaging_conversation", "sessions_waha_session",
-              "token_blacklist_blacklistedtoken", "token_blacklist_outstandingtoken", "accounts_user")
+              "apikeys_apikey", "token_blacklist_blacklistedtoken", "token_blacklist_outstandingtoken", "accounts_user")
 
 
 def _wipe_e2e_rows() -> None:
