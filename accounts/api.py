@@ -11,7 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.authentication import TenantJWTAuthentication
 from accounts.permissions import AnyRole, UsersAccess
+from accounts.principals import ApiKeyNotAccepted, presented_api_key
 from accounts.serializers import (
     LoginResponseSerializer,
     LoginSerializer,
@@ -32,6 +34,16 @@ from config.schema import problem
 class UserCursorPagination(CursorPagination):
     ordering = "-date_joined"
 
+
+class UsersOnly:
+    """``/auth/*`` is for users: a request that presents an API key is a 401 ``api_key_not_accepted``."""
+
+    def perform_authentication(self, request: Request) -> None:
+        if presented_api_key(request) is not None:
+            raise ApiKeyNotAccepted()
+        super().perform_authentication(request)  # type: ignore[misc]
+
+
 LOGIN_EXAMPLE = OpenApiExample(
     "Login", value={"email": "admin@acme.test", "password": "correct horse battery"}, request_only=True
 )
@@ -46,7 +58,7 @@ USER_CREATE_EXAMPLE = OpenApiExample(
 
 
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
-class LoginView(PublicAPIView):
+class LoginView(UsersOnly, PublicAPIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
@@ -67,7 +79,7 @@ class LoginView(PublicAPIView):
                          "user": UserSerializer(user).data})
 
 
-class RefreshView(PublicAPIView):
+class RefreshView(UsersOnly, PublicAPIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -81,7 +93,7 @@ class RefreshView(PublicAPIView):
         return Response(serializer.validated_data)
 
 
-class LogoutView(PublicAPIView):
+class LogoutView(UsersOnly, PublicAPIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -93,7 +105,8 @@ class LogoutView(PublicAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProfileView(APIView):
+class ProfileView(UsersOnly, APIView):
+    authentication_classes = [TenantJWTAuthentication]
     permission_classes = [AnyRole]
 
     @extend_schema(tags=["auth"], summary="The current user, with role and tenant", responses={200: UserSerializer})

@@ -2,6 +2,8 @@
 
 Each class names the roles allowed to read (safe methods) and to change
 (unsafe methods). AUDITOR is never in a change set: it changes nothing.
+An API key acts with its role (``accounts.principals``), except where a
+class closes the endpoint to keys altogether (``api_keys = False``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from accounts.models import Role
+from accounts.principals import is_api_key
 
 EVERY_ROLE = frozenset(Role)
 
@@ -16,11 +19,16 @@ EVERY_ROLE = frozenset(Role)
 class RolePermission(BasePermission):
     read_roles: frozenset[str] = frozenset()
     write_roles: frozenset[str] = frozenset()
+    # Whether an API key may use the endpoint (with its role); False: 403 for every key.
+    api_keys: bool = True
     message = "Your role does not allow this action."
 
     def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
         user = request.user
         if not (user and user.is_authenticated):
+            return False
+        if not self.api_keys and is_api_key(user):
+            self.message = "API keys may not use this endpoint: it needs a user's token."
             return False
         allowed = self.read_roles if request.method in SAFE_METHODS else self.write_roles
         return user.role in allowed
@@ -34,7 +42,8 @@ class AnyRole(RolePermission):
 
 
 class UsersAccess(RolePermission):
-    """Users: admins, managers and auditors read; only admins change."""
+    """Users: admins, managers and auditors read; only admins change. Never an API key."""
 
     read_roles = frozenset({Role.TENANT_ADMIN, Role.MANAGER, Role.AUDITOR})
     write_roles = frozenset({Role.TENANT_ADMIN})
+    api_keys = False

@@ -7,7 +7,10 @@ Each round runs /health, then sends. Besides requests per second it reports the 
 gunicorn workers and PostgreSQL spent per request (from /proc, over each wrk run): on a shared
 two-core machine the rate moves with whatever else runs, the CPU per request much less.
 
-    .venv/bin/python bench/send_throughput.py [--seconds 10] [--connections 16] [--rounds 3]
+    .venv/bin/python bench/send_throughput.py [--seconds 10] [--connections 16] [--rounds 3] [--auth both]
+
+``--auth api-key`` sends with an API key (``X-Api-Key``) instead of a user's token, ``--auth both`` runs the two
+one after the other in each round (the ratio judged is the token's).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import statistics
 import subprocess
 import tempfile
 
+import requests
 from harness import django_shell, login, report, stack, tenant_with_sessions, wrk
 
 # Each request picks one of RECIPIENTS numbers (1: every send goes to one chat, the worst case: each send
@@ -77,8 +81,12 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=1000,
                         help="distinct numbers the sends go to (1 = all to one chat)")
     parser.add_argument("--rounds", type=int, default=1, help="health-then-sends rounds; the median is judged")
+    parser.add_argument("--auth", choices=["jwt", "api-key", "both"], default="jwt",
+                        help="how the sends authenticate: a user's bearer token, an API key, or both in turn")
+    parser.add_argument("--database", default="waha_bench_send")
+    parser.add_argument("--redis-db", type=int, default=12, help="the Redis database the run flushes and uses")
     args = parser.parse_args()
-    with stack(database="waha_bench_send", web_workers=args.web_workers, worker=False,
+    with stack(database=args.database, redis_db=args.redis_db, web_workers=args.web_workers, worker=False,
                extra_env={"WEB_THREADS": str(args.web_threads)}) as env:
         (session,) = tenant_with_sessions(env["env"], env["sandbox"], sessions=1)
         # Every run starts from an empty message table: runs accumulate rows, and inserts into a table and
@@ -86,16 +94,28 @@ def main() -> None:
         django_shell(env["env"], EMPTY_MESSAGES)
         token = login(env["web"])
         headers = {"X-Tenant": "bench"}
+        credentials = {}
+        if args.auth in {"jwt", "both"}:
+            credentials["send"] = {"Authorization": f"Bearer {token}"}
+        if args.auth in {"api-key", "both"}:
+            created = requests.post(env["web"] + "/api-keys", json={"name": "bench", "role": "MANAGER"},
+                                    headers={**headers, "Authorization": f"Bearer {token}"}, timeout=30)
+            created.raise_for_status()
+            credentials["send_api_key"] = {"X-Api-Key": created.json()["key"]}
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(LUA % (session, args.recipients))
         rounds = []
         for _ in range(args.rounds):
             health = measured(lambda: wrk(env["web"] + "/health", connections=args.connections,
                                           seconds=args.seconds, headers=headers), args.seconds)
-            sends = measured(lambda: wrk(env["web"] + "/messages/send", connections=args.connections,
-                                         seconds=args.seconds, script=script.name,
-                                         headers={**headers, "Authorization": f"Bearer {token}"}), args.seconds)
-            rounds.append({"health": health, "send": sends, "send_vs_health": round(sends["rps"] / health["rps"], 3)})
+            figures = {"health": health}
+            for name, credential in credentials.items():
+                figures[name] = measured(lambda credential=credential: wrk(
+                    env["web"] + "/messages/send", connections=args.connections, seconds=args.seconds,
+                    script=script.name, headers={**headers, **credential}), args.seconds)
+                figures[f"{name}_vs_health"] = round(figures[name]["rps"] / health["rps"], 3)
+            judged = "send" if "send" in figures else "send_api_key"
+            rounds.append({**figures, "send": figures[judged], "send_vs_health": figures[f"{judged}_vs_health"]})
             report("send_throughput", {"web_workers": args.web_workers, "web_threads": args.web_threads,
                                        "connections": args.connections, "recipients": args.recipients,
                                        **rounds[-1]})

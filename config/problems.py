@@ -161,7 +161,9 @@ def _drf_problem(exc: drf_exceptions.APIException) -> tuple[dict[str, Any], dict
     if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
     if exc.status_code == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        # A refused API key names its own scheme; every other 401 asks for a user's token.
+        scheme = "Api-Key" if code == "api_key_invalid" else "Bearer"
+        headers["WWW-Authenticate"] = f'{scheme} realm="api"'
     return body, headers
 
 

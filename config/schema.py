@@ -57,8 +57,8 @@ class ProblemSerializer(Serializer):
 
 
 _ERROR_DESCRIPTIONS = {
-    "401": "Missing, invalid, expired or foreign-tenant token (`not_authenticated`, `authentication_failed`, "
-           "`token_invalid`).",
+    "401": "Missing, invalid, expired or foreign-tenant token or API key (`not_authenticated`, "
+           "`authentication_failed`, `token_invalid`, `api_key_invalid`).",
     "403": "The role may not do this (`permission_denied`).",
     "405": "Method not allowed (`method_not_allowed`), answered before authentication.",
     "406": "The `Accept` header rules out JSON (`not_acceptable`).",
@@ -121,6 +121,8 @@ class ServiceAutoSchema(AutoSchema):
         for permission in self.view.get_permissions() if self.view else []:
             if isinstance(permission, AllowAny):
                 continue
+            if getattr(permission, "api_keys", True) is False:
+                return True  # every API key is refused
             roles = getattr(permission, "read_roles" if self.method in SAFE_METHODS else "write_roles", None)
             if roles is None or not set(Role.values) <= set(roles):
                 return True
@@ -154,8 +156,10 @@ class ServiceAutoSchema(AutoSchema):
         public = self._is_public()
         if not public or self.path in _PUBLIC_401:
             code = "invalid_credentials" if self.path == "/auth/login" else "token_invalid"
-            found["401"] = problem(401, _PUBLIC_401.get(self.path, _ERROR_DESCRIPTIONS["401"]), code=code,
-                                   title="Unauthorized")
+            description = _PUBLIC_401.get(self.path, _ERROR_DESCRIPTIONS["401"])
+            if self.path.startswith("/auth/"):
+                description += " A request that presents an API key is refused (`api_key_not_accepted`)."
+            found["401"] = problem(401, description, code=code, title="Unauthorized")
         if not public and self._may_forbid():
             found["403"] = problem(403, _ERROR_DESCRIPTIONS["403"])
         renderers = self.view.get_renderers() if self.view else []

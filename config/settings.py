@@ -62,6 +62,7 @@ TENANT_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "axes",
     "sessions_waha",
+    "apikeys",
     "messaging",
     "webhooks",
 ]
@@ -217,7 +218,10 @@ SIMPLE_JWT = {
 
 # --------------------------------------------------------------------------- API
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.TenantJWTAuthentication"],
+    # One request path for both: a user's bearer token, or a backend's API key (X-Api-Key / Api-Key).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TenantJWTAuthentication", "apikeys.authentication.ApiKeyAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -248,6 +252,8 @@ SPECTACULAR_SETTINGS = {
         "BulkMessageTypeEnum": ["text", "image", "file", "video"],
         "MessageStatusEnum": "messaging.models.MessageStatus",
         "SessionStatusEnum": "sessions_waha.models.SessionStatus",
+        "RoleEnum": "accounts.models.Role",
+        "ApiKeyRoleEnum": "apikeys.models.KEY_ROLE_CHOICES",
     },
 }
 

@@ -11,6 +11,7 @@ urlpatterns = [
     *common_patterns,
     path("", include("accounts.urls")),
     path("", include("sessions_waha.urls")),
+    path("", include("apikeys.urls")),
     path("", include("messaging.urls")),
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

@@ -48,7 +48,8 @@ class MessageAdmin(TenantOnlyAdmin):
 class BatchAdmin(TenantOnlyAdmin):
     list_display = ("created_at", "session", "total", "rejected", "queued", "sent_or_better", "failed",
                     "completed_at")
-    readonly_fields = ("session", "created_by", "template", "total", "rejected", "created_at", "completed_at")
+    readonly_fields = ("session", "created_by", "created_by_key", "template", "total", "rejected", "created_at",
+                       "completed_at")
     list_select_related = ("session",)
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]

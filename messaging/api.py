@@ -39,9 +39,9 @@ MESSAGE_EXAMPLE = OpenApiExample("Queued message", response_only=True, status_co
     "conversation": "9d2e4f6a-1b3c-4d5e-8f7a-6b5c4d3e2f1a", "direction": "outbound", "type": "text",
     "to": "4915112345678@c.us", "from": "4915100000000@c.us", "text": "Your order has shipped.", "media": None,
     "location": None, "reply_to": "", "status": "queued", "waha_message_id": "", "error": None, "attempts": 0,
-    "batch": None, "created_by": "e4c038a0-68dc-42f2-bb15-6494de6f6349", "created_at": "2026-11-24T10:15:00Z",
-    "sent_at": None, "delivered_at": None, "read_at": None, "failed_at": None, "revoked_at": None,
-    "edited_at": None, "reactions": {}})
+    "batch": None, "created_by": "e4c038a0-68dc-42f2-bb15-6494de6f6349", "created_by_key": None,
+    "created_at": "2026-11-24T10:15:00Z", "sent_at": None, "delivered_at": None, "read_at": None, "failed_at": None,
+    "revoked_at": None, "edited_at": None, "reactions": {}})
 
 
 class _TypedBodyExtension(OpenApiSerializerExtension):
@@ -104,7 +104,7 @@ class SendView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         message, created = services.message_send(
-            sender_id=request.user.pk, session_reference=data["session"], to=data["to"],
+            sender=request.user, session_reference=data["session"], to=data["to"],
             content=services.MessageContent(
                 type=data["type"], text=data.get("text") or data.get("caption", ""), media=data.get("media"),
                 location=data.get("location"), reply_to=data.get("reply_to", "")),
@@ -146,8 +146,10 @@ class BatchView(APIView):
 
     @extend_schema(tags=["messages"], summary="Progress of a bulk send", responses={200: BatchSerializer})
     def get(self, request: Request, batch_id: str) -> Response:
-        services.batches_complete(batch_id=batch_id)
-        return Response(BatchSerializer(selectors.batch_progress(batch_id=batch_id)).data)
+        batch = selectors.batch_get_for(user=request.user, batch_id=batch_id)
+        if services.batches_complete(batch_id=batch.pk):
+            batch.refresh_from_db(fields=["completed_at"])
+        return Response(BatchSerializer(selectors.batch_progress(batch=batch)).data)
 
 
 class MessageListView(GenericAPIView):
@@ -194,7 +196,7 @@ class StatsView(APIView):
         filters = StatsFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        return Response(selectors.message_stats(since=data.get("since"), until=data.get("until"),
+        return Response(selectors.message_stats(user=request.user, since=data.get("since"), until=data.get("until"),
                                                 session=data.get("session")))
 
 

@@ -22,9 +22,9 @@ from messaging.models import Conversation, Message
 # The columns a bulk insert sets; the first four differ per row, the rest are one value for the whole batch.
 MESSAGE_ROW_COLUMNS = ("id", "conversation_id", "chat_id", "text")
 MESSAGE_COMMON_COLUMNS = (
-    "session_id", "batch_id", "created_by_id", "direction", "type", "sender_id", "media", "reply_to", "status",
-    "waha_message_id", "wa_id", "error_code", "error_detail", "attempts", "attempt_log", "next_attempt_at",
-    "created_at", "updated_at", "reactions",
+    "session_id", "batch_id", "created_by_id", "created_by_key_id", "direction", "type", "sender_id", "media",
+    "reply_to", "status", "waha_message_id", "wa_id", "error_code", "error_detail", "attempts", "attempt_log",
+    "next_attempt_at", "created_at", "updated_at", "reactions",
 )
 # What Django would store in a column an insert does not set: each field's default (computed once; whoever
 # puts the mutable ones, attempt_log and reactions, on a model instance gives it its own copies).

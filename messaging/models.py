@@ -81,6 +81,9 @@ class Batch(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.ForeignKey("sessions_waha.Session", on_delete=models.PROTECT, related_name="batches")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The API key that created the batch (created_by is then null).
+    created_by_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
     template = models.TextField(blank=True)
     total = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
@@ -109,6 +112,9 @@ class Message(models.Model):
                               db_index=False, db_constraint=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", db_index=False, db_constraint=False)
+    # The API key that sent the message (created_by is then null); no constraint, like created_by.
+    created_by_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+", db_index=False, db_constraint=False)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
     chat_id = models.CharField(max_length=100, help_text="The other side: recipient (outbound) or chat (inbound).")
@@ -167,16 +173,22 @@ class Message(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """An ``Idempotency-Key`` header seen on a send, kept at least 24 hours."""
+    """An ``Idempotency-Key`` header seen on a send, kept at least 24 hours: per user, or per API key."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey("apikeys.ApiKey", null=True, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key"),
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_api_key_key"),
+            models.CheckConstraint(condition=Q(user__isnull=False, api_key__isnull=True)
+                                   | Q(user__isnull=True, api_key__isnull=False), name="idempotency_one_owner"),
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -1,8 +1,10 @@
 """Reads of messages, conversations and batches: where visibility by role is decided.
 
 An AGENT sees only the conversations assigned to them (and their messages);
-every other role sees the whole tenant. Lookups by id go through the
-``*_get_for`` gates, so an id outside what the user may see is the one 404.
+an API key bound to sessions sees only those sessions' conversations, messages
+and batches; every other caller sees the whole tenant. Lookups by id go
+through the ``*_get_for`` gates, so an id outside what the caller may see is
+the one 404.
 """
 
 from __future__ import annotations
@@ -14,22 +16,27 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
+from accounts.principals import ApiKeyPrincipal, session_scope
 from config.problems import InvalidInput, NotFound
 from messaging.models import Batch, Conversation, Message, MessageStatus
 from sessions_waha.models import Session
 
+Caller = User | ApiKeyPrincipal
 
-def _scoped_messages(user: User) -> QuerySet[Message]:
+
+def _scoped_messages(user: Caller) -> QuerySet[Message]:
     # The session's number is all a message needs from its session: annotate it
     # instead of building a Session per row; skip columns the API never shows.
     messages = Message.objects.annotate(session_phone=F("session__phone")).defer(
         "attempt_log", "next_attempt_at", "sending_started_at", "updated_at", "ack_level")
     if user.role == Role.AGENT:
         messages = messages.filter(conversation__assigned_to=user)
+    if (sessions := session_scope(user)) is not None:
+        messages = messages.filter(session_id__in=sessions)
     return messages
 
 
-def message_list(*, user: User, filters: dict[str, Any]) -> QuerySet[Message]:
+def message_list(*, user: Caller, filters: dict[str, Any]) -> QuerySet[Message]:
     """Messages the user may see, narrowed by the list filters of the API."""
     messages = _scoped_messages(user)
     for name in ("status", "direction"):
@@ -52,7 +59,7 @@ def message_list(*, user: User, filters: dict[str, Any]) -> QuerySet[Message]:
     return messages
 
 
-def message_get_for(*, user: User, message_id: object) -> Message:
+def message_get_for(*, user: Caller, message_id: object) -> Message:
     message = _scoped_messages(user).filter(pk=message_id).first()
     if message is None:
         raise NotFound("No message with this id.")
@@ -73,33 +80,44 @@ def session_by_reference(reference: str) -> Session:
     return found
 
 
-def conversation_list(*, user: User) -> QuerySet[Conversation]:
+def conversation_list(*, user: Caller) -> QuerySet[Conversation]:
     conversations = Conversation.objects.select_related("session", "assigned_to")
     if user.role == Role.AGENT:
         conversations = conversations.filter(assigned_to=user)
+    if (sessions := session_scope(user)) is not None:
+        conversations = conversations.filter(session_id__in=sessions)
     return conversations
 
 
-def conversation_get_for(*, user: User, conversation_id: object) -> Conversation:
+def conversation_get_for(*, user: Caller, conversation_id: object) -> Conversation:
     conversation = conversation_list(user=user).filter(pk=conversation_id).first()
     if conversation is None:
         raise NotFound("No conversation with this id.")
     return conversation
 
 
-def batch_progress(*, batch_id: object) -> dict[str, Any]:
-    """Counts by status; ``completed_at`` is stamped by ``services.batches_complete`` (view and sweeper)."""
-    batch = Batch.objects.filter(pk=batch_id).first()
+def batch_get_for(*, user: Caller, batch_id: object) -> Batch:
+    batches = Batch.objects.filter(pk=batch_id)
+    if (sessions := session_scope(user)) is not None:
+        batches = batches.filter(session_id__in=sessions)
+    batch = batches.first()
     if batch is None:
         raise NotFound("No batch with this id.")
+    return batch
+
+
+def batch_progress(*, batch: Batch) -> dict[str, Any]:
+    """Counts by status; ``completed_at`` is stamped by ``services.batches_complete`` (view and sweeper)."""
     counts = dict(Message.objects.filter(batch=batch).values_list("status").annotate(n=Count("id")))
     by_status = {status: counts.get(status, 0) for status in MessageStatus.values if status != MessageStatus.RECEIVED}
     return {"id": batch.pk, "session": batch.session_id, "total": batch.total, "rejected": batch.rejected,
             "by_status": by_status, "created_at": batch.created_at, "completed_at": batch.completed_at}
 
 
-def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> dict[str, Any]:
-    """Totals by status, by direction and per day; see ``messaging.stats`` for how it stays fast."""
+def message_stats(*, user: Caller, since: dt.datetime | None, until: dt.datetime | None,
+                  session: object | None) -> dict[str, Any]:
+    """Totals by status, by direction and per day of what the caller may see; see ``messaging.stats`` for how it
+    stays fast."""
     from messaging.stats import message_stats as compute
 
-    return compute(since=since, until=until, session=session)
+    return compute(since=since, until=until, session=session, sessions=session_scope(user))

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS
 
 from accounts.models import Role, User
+from apikeys.models import ApiKey
 from config import db_statements
 from config.ids import uuid7
 from messaging import bulk_sql, status
@@ -26,7 +27,7 @@ from sessions_waha.models import Session, SessionStatus
 
 _SQL = """
 WITH sender_row AS (
-    SELECT id, role FROM {users} WHERE id = %(user)s AND is_active
+    {sender}
 ), session_row AS (
     SELECT id, status, phone FROM {sessions}
      WHERE deleted_at IS NULL AND (name = %(reference)s OR id = %(reference_id)s)
@@ -37,7 +38,7 @@ WITH sender_row AS (
     SELECT %(conversation)s, session_row.id, %(chat)s, '', 0, %(now)s, %(now)s,
            CASE WHEN sender_row.role = '{agent}' THEN sender_row.id END
       FROM session_row, sender_row
-     WHERE session_row.status = '{working}' AND sender_row.role IN ({roles})
+     WHERE session_row.status = '{working}' AND sender_row.role IN ({roles}) AND {session_allowed}
     ON CONFLICT (session_id, chat_id) DO UPDATE
        -- A reply means the chat was read: its unread count starts again from 0.
        SET last_message_at = EXCLUDED.last_message_at, unread_count = 0,
@@ -46,10 +47,11 @@ WITH sender_row AS (
      WHERE c.assigned_to_id IS NULL OR EXCLUDED.assigned_to_id IS NULL OR c.assigned_to_id = EXCLUDED.assigned_to_id
     RETURNING c.id
 ), message_row AS (
-    INSERT INTO {messages} (id, session_id, conversation_id, created_by_id, direction, type, chat_id, sender_id, text,
-                            media, location, reply_to, status, waha_message_id, wa_id, error_code, error_detail,
-                            attempts, attempt_log, next_attempt_at, created_at, updated_at, reactions)
-    SELECT %(id)s, session_row.id, conversation_row.id, %(user)s, '{outbound}', %(type)s, %(chat)s, '', %(text)s,
+    INSERT INTO {messages} (id, session_id, conversation_id, created_by_id, created_by_key_id, direction, type,
+                            chat_id, sender_id, text, media, location, reply_to, status, waha_message_id, wa_id,
+                            error_code, error_detail, attempts, attempt_log, next_attempt_at, created_at, updated_at,
+                            reactions)
+    SELECT %(id)s, session_row.id, conversation_row.id, {creator}, '{outbound}', %(type)s, %(chat)s, '', %(text)s,
            %(media)s::jsonb, %(location)s::jsonb, %(reply_to)s, '{initial_status}', '', '', '', '', 0, '[]', %(now)s,
            %(now)s, %(now)s, '{{}}'
       FROM conversation_row, session_row
@@ -58,9 +60,21 @@ WITH sender_row AS (
 )
 SELECT sender_row.role, session_row.id, session_row.status, session_row.phone,
        (SELECT id FROM conversation_row), (SELECT id FROM message_row),
-       {stored_before}
+       {stored_before}, {session_allowed}
   FROM (VALUES (1)) AS one (x) LEFT JOIN sender_row ON true LEFT JOIN session_row ON true
 """
+
+
+# Who sends: a user (active, and the role is read now) or an API key (not revoked nor expired, and bound to
+# its sessions, if any). The sender's id is the parameter ``sender``, and the message records it in its column.
+_SENDERS = {
+    "user": ("SELECT id, role, NULL::uuid[] AS session_ids FROM {users} WHERE id = %(sender)s AND is_active",
+             "%(sender)s, NULL"),
+    "api_key": ("SELECT id, role, session_ids FROM {api_keys} WHERE id = %(sender)s AND revoked_at IS NULL"
+                " AND (expires_at IS NULL OR expires_at > %(now)s)",
+                "NULL, %(sender)s"),
+}
+_SESSION_ALLOWED = "(sender_row.session_ids IS NULL OR session_row.id = ANY (sender_row.session_ids))"
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,8 @@ class QueueOutcome:
     session_id: uuid.UUID | None
     session_status: str | None
     session_phone: str
+    # False when the sender (an API key bound to sessions) may not use the session found.
+    session_allowed: bool
     message: Message | None
 
 
@@ -79,17 +95,20 @@ _INITIAL_STATUS = status.initial_status(Direction.OUTBOUND)
 # A retry (a dropped connection) also asks whether the first attempt stored the message before the
 # connection broke; a first attempt knows it did not.
 _STORED_BEFORE = {False: "false", True: "EXISTS (SELECT 1 FROM {messages} WHERE id = %(id)s)"}
-_sql_cache: dict[tuple[str, frozenset[str], bool], str] = {}
+_sql_cache: dict[tuple[str, frozenset[str], bool, str], str] = {}
 
 
-def _sql_for(schema_name: str, roles: frozenset[str], *, retry: bool) -> str:
-    """The statement for one tenant's tables (built once per schema and process)."""
-    key = (schema_name, roles, retry)
+def _sql_for(schema_name: str, roles: frozenset[str], *, retry: bool, sender_kind: str) -> str:
+    """The statement for one tenant's tables and one kind of sender (built once per schema and process)."""
+    key = (schema_name, roles, retry, sender_kind)
     sql = _sql_cache.get(key)
     if sql is None:
         messages = db_statements.table(schema_name, Message)
+        sender, creator = _SENDERS[sender_kind]
         sql = _sql_cache[key] = _SQL.format(
-            users=db_statements.table(schema_name, User), sessions=db_statements.table(schema_name, Session),
+            sender=sender.format(users=db_statements.table(schema_name, User),
+                                 api_keys=db_statements.table(schema_name, ApiKey)),
+            creator=creator, session_allowed=_SESSION_ALLOWED, sessions=db_statements.table(schema_name, Session),
             conversations=db_statements.table(schema_name, Conversation), messages=messages,
             stored_before=_STORED_BEFORE[retry].format(messages=messages),
             # Constants of this code, never input: written into the statement, one parameter less each.
@@ -122,29 +141,35 @@ def _json(value: Any) -> str | None:
 
 
 def message_queue(*, schema_name: str, sender_id: object, roles: frozenset[str], session_reference: str,
-                  chat_id: str, content: Any, now: datetime) -> QueueOutcome:
+                  chat_id: str, content: Any, now: datetime, api_key_id: object | None = None) -> QueueOutcome:
     """Queue one outbound message if the sender (active, one of ``roles``) may write into this chat of this
     WORKING session, in one autocommit statement; report what stood in the way otherwise.
+
+    The sender is the user ``sender_id``, or the API key ``api_key_id`` when it is given (a live key, and
+    one of its sessions if it is bound to some).
 
     Safe to retry on a dropped connection: the message id is chosen here, a repeat inserts nothing, and a
     message the first attempt stored counts as queued.
     """
     message_id = uuid7()
+    sender_kind = "user" if api_key_id is None else "api_key"
     params = {
-        "user": sender_id, "reference": session_reference, "reference_id": _reference_id(session_reference),
+        "sender": sender_id if api_key_id is None else api_key_id,
+        "reference": session_reference, "reference_id": _reference_id(session_reference),
         "conversation": uuid7(), "chat": chat_id, "now": now, "id": message_id,
         "type": content.type, "text": content.text, "media": _json(content.media),
         "location": _json(content.location), "reply_to": content.reply_to,
     }
-    role, session_id, status, phone, conversation_id, inserted_id, stored_before = (
-        db_statements.fetch_one_retrying(_sql_for(schema_name, roles, retry=False), params,
-                                         retry_sql=_sql_for(schema_name, roles, retry=True)))
+    role, session_id, status, phone, conversation_id, inserted_id, stored_before, session_allowed = (
+        db_statements.fetch_one_retrying(_sql_for(schema_name, roles, retry=False, sender_kind=sender_kind), params,
+                                         retry_sql=_sql_for(schema_name, roles, retry=True, sender_kind=sender_kind)))
     message = None
     if inserted_id is not None or stored_before:
         message = _stored_message(
-            id=message_id, session_id=session_id, conversation_id=conversation_id, created_by_id=sender_id,
+            id=message_id, session_id=session_id, conversation_id=conversation_id,
+            created_by_id=sender_id if api_key_id is None else None, created_by_key_id=api_key_id,
             type=content.type, chat_id=chat_id, text=content.text, media=content.media, location=content.location,
             reply_to=content.reply_to, next_attempt_at=now, created_at=now, updated_at=now)
         message.session_phone = phone
     return QueueOutcome(sender_role=role, session_id=session_id, session_status=status, session_phone=phone or "",
-                        message=message)
+                        session_allowed=session_allowed is not False, message=message)

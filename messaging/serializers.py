@@ -106,7 +106,8 @@ class MessageSerializer(ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "session", "conversation", "direction", "type", "to", "from", "text", "media", "location",
-                  "reply_to", "status", "waha_message_id", "error", "attempts", "batch", "created_by", "created_at",
+                  "reply_to", "status", "waha_message_id", "error", "attempts", "batch", "created_by", "created_by_key",
+                  "created_at",
                   "sent_at", "delivered_at", "read_at", "failed_at", "revoked_at", "edited_at", "reactions"]
         read_only_fields = fields
 
@@ -121,6 +122,7 @@ class MessageSerializer(ModelSerializer):
             "location": message.location, "reply_to": message.reply_to, "status": message.status,
             "waha_message_id": message.waha_message_id, "error": self.get_error(message),
             "attempts": message.attempts, "batch": _uuid(message.batch_id), "created_by": _uuid(message.created_by_id),
+            "created_by_key": _uuid(message.created_by_key_id),
             "created_at": _time(message.created_at), "sent_at": _time(message.sent_at),
             "delivered_at": _time(message.delivered_at), "read_at": _time(message.read_at),
             "failed_at": _time(message.failed_at), "revoked_at": _time(message.revoked_at),

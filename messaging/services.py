@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.principals import ApiKeyPrincipal, is_api_key, may_use_session
 from config.ids import uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
 from config.quiet import QuietWindow
@@ -65,6 +66,33 @@ class ConversationTaken(ServiceError):
     title = "Conversation assigned to someone else"
 
 
+class SessionNotAllowed(ServiceError):
+    status_code = 403
+    code = "permission_denied"
+    title = "Session not allowed"
+
+
+SESSION_NOT_ALLOWED = "This API key is bound to other sessions; it may not send on this one."
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends: a user, or an API key (never both). What it creates records it."""
+
+    user_id: Any = None
+    api_key_id: Any = None
+
+    @classmethod
+    def of(cls, principal: User | ApiKeyPrincipal) -> Sender:
+        if is_api_key(principal):
+            return cls(api_key_id=principal.api_key_id)  # type: ignore[union-attr]
+        return cls(user_id=principal.pk)  # type: ignore[union-attr]
+
+    def owner(self) -> dict[str, Any]:
+        """The columns that name it (``IdempotencyKey``)."""
+        return {"api_key_id": self.api_key_id} if self.api_key_id is not None else {"user_id": self.user_id}
+
+
 @dataclass(frozen=True)
 class MessageContent:
     """What to send: a type and its payload (text, media, location)."""
@@ -102,10 +130,10 @@ def _chat_id_or_400(to: object, field_name: str = "to") -> str:
         raise InvalidInput(f"Invalid recipient: {exc.reason}", errors={field_name: [exc.reason]}) from exc
 
 
-def _idempotent_replay(*, user_id: object, key: str, fingerprint: str) -> Message | None:
+def _idempotent_replay(*, sender: Sender, key: str, fingerprint: str) -> Message | None:
     from messaging.models import IdempotencyKey
 
-    seen = IdempotencyKey.objects.select_related("message").filter(user_id=user_id, key=key).first()
+    seen = IdempotencyKey.objects.select_related("message").filter(**sender.owner(), key=key).first()
     if seen is None:
         return None
     if seen.request_hash != fingerprint:
@@ -113,12 +141,13 @@ def _idempotent_replay(*, user_id: object, key: str, fingerprint: str) -> Messag
     return seen.message
 
 
-def _queue(*, sender_id: object, session_reference: str, chat_id: str, content: MessageContent) -> Message:
+def _queue(*, sender: Sender, session_reference: str, chat_id: str, content: MessageContent) -> Message:
     """Store the message (one statement, ``messaging.send_sql``) or raise what stood in the way."""
     try:
         outcome = send_sql.message_queue(
-            schema_name=connection.schema_name, sender_id=sender_id, roles=SENDER_ROLES,
-            session_reference=session_reference, chat_id=chat_id, content=content, now=timezone.now())
+            schema_name=connection.schema_name, sender_id=sender.user_id, api_key_id=sender.api_key_id,
+            roles=SENDER_ROLES, session_reference=session_reference, chat_id=chat_id, content=content,
+            now=timezone.now())
     except (OperationalError, InterfaceError) as exc:
         logger.warning("message.store_failed error=%s", type(exc).__name__)
         raise ServiceUnavailable("The message could not be stored now; retry later.") from exc
@@ -129,6 +158,8 @@ def _queue(*, sender_id: object, session_reference: str, chat_id: str, content: 
         raise SenderNotAllowed("Your account may not send messages.")
     if outcome.session_id is None:
         raise InvalidInput(errors={"session": ["No session with this id or name."]})
+    if not outcome.session_allowed:
+        raise SessionNotAllowed(SESSION_NOT_ALLOWED)
     _require_working(outcome.session_status)
     raise ConversationTaken("This chat's conversation is assigned to another user.")
 
@@ -139,43 +170,43 @@ def _queued(message: Message) -> None:
     logger.info("message.queued message_id=%s session_id=%s", message.pk, message.session_id)
 
 
-def message_send(*, sender_id: object, session_reference: str, to: object, content: MessageContent,
+def message_send(*, sender: User | ApiKeyPrincipal, session_reference: str, to: object, content: MessageContent,
                  idempotency_key: str | None = None) -> tuple[Message, bool]:
     """Queue one outbound message; returns it and whether it was created now.
 
-    ``session_reference`` is the session's id or name. A repeated
-    ``idempotency_key`` with the same body returns the first message and
-    queues nothing. The send task is enqueued only after commit.
+    ``sender`` is the caller: a user, or an API key (then only on its sessions, if it is bound to some).
+    ``session_reference`` is the session's id or name. A repeated ``idempotency_key`` (per sender) with
+    the same body returns the first message and queues nothing. The send task is enqueued only after commit.
     """
     chat_id = _chat_id_or_400(to)
     if idempotency_key is not None:
         if not 1 <= len(idempotency_key) <= 255:
             raise InvalidInput(errors={"Idempotency-Key": ["Use 1 to 255 characters."]})
-        return _message_send_idempotent(sender_id=sender_id, session_reference=session_reference, chat_id=chat_id,
-                                        content=content, key=idempotency_key)
-    message = _queue(sender_id=sender_id, session_reference=session_reference, chat_id=chat_id, content=content)
+        return _message_send_idempotent(sender=Sender.of(sender), session_reference=session_reference,
+                                        chat_id=chat_id, content=content, key=idempotency_key)
+    message = _queue(sender=Sender.of(sender), session_reference=session_reference, chat_id=chat_id,
+                     content=content)
     _queued(message)
     return message, True
 
 
-def _message_send_idempotent(*, sender_id: object, session_reference: str, chat_id: str, content: MessageContent,
+def _message_send_idempotent(*, sender: Sender, session_reference: str, chat_id: str, content: MessageContent,
                              key: str) -> tuple[Message, bool]:
     from messaging.models import IdempotencyKey
     from messaging.selectors import session_by_reference
 
     # The session's id, not the reference, is hashed: its name and its id are the same request.
     fingerprint = content.fingerprint(session_id=session_by_reference(session_reference).pk, chat_id=chat_id)
-    replay = _idempotent_replay(user_id=sender_id, key=key, fingerprint=fingerprint)
+    replay = _idempotent_replay(sender=sender, key=key, fingerprint=fingerprint)
     if replay is not None:
         return replay, False
     try:
         with transaction.atomic():
-            message = _queue(sender_id=sender_id, session_reference=session_reference, chat_id=chat_id,
-                             content=content)
-            IdempotencyKey.objects.create(user_id=sender_id, key=key, request_hash=fingerprint, message=message)
+            message = _queue(sender=sender, session_reference=session_reference, chat_id=chat_id, content=content)
+            IdempotencyKey.objects.create(**sender.owner(), key=key, request_hash=fingerprint, message=message)
     except IntegrityError:
         # Two requests with one key raced; the loser answers like a replay.
-        replay = _idempotent_replay(user_id=sender_id, key=key, fingerprint=fingerprint)
+        replay = _idempotent_replay(sender=sender, key=key, fingerprint=fingerprint)
         if replay is not None:
             return replay, False
         raise
@@ -207,9 +238,12 @@ def _bulk_recipients(template: Template, recipients: list[Any]
     return accepted, rejected
 
 
-def message_bulk(*, sender: User, session: Session, template: str, recipients: list[Any],
+def message_bulk(*, sender: User | ApiKeyPrincipal, session: Session, template: str, recipients: list[Any],
                  content: MessageContent) -> BulkResult:
     """Queue one personalised message per valid recipient (bulk SQL, one dispatch kick)."""
+    if not may_use_session(sender, session.pk):
+        raise SessionNotAllowed(SESSION_NOT_ALLOWED)
+    creator = Sender.of(sender)
     if not recipients or len(recipients) > BULK_MAX_RECIPIENTS:
         raise InvalidInput(errors={"recipients": [f"Send 1 to {BULK_MAX_RECIPIENTS} recipients."]})
     try:
@@ -220,13 +254,15 @@ def message_bulk(*, sender: User, session: Session, template: str, recipients: l
     accepted, rejected = _bulk_recipients(parsed, recipients)
     now = timezone.now()
     with transaction.atomic():
-        batch = Batch.objects.create(session=session, created_by=sender, template=template, total=len(accepted),
+        batch = Batch.objects.create(session=session, created_by_id=creator.user_id,
+                                     created_by_key_id=creator.api_key_id, template=template, total=len(accepted),
                                      rejected=len(rejected))
         conversations = bulk_sql.conversations_touch(session_id=session.pk, at=now,
                                                      chat_ids=sorted({chat_id for chat_id, _ in accepted}))
         # COPY: 10,000 rows in a fraction of a second (bulk_create takes seconds).
         bulk_sql.messages_copy(
-            common={"session_id": session.pk, "batch_id": batch.pk, "created_by_id": sender.pk,
+            common={"session_id": session.pk, "batch_id": batch.pk, "created_by_id": creator.user_id,
+                    "created_by_key_id": creator.api_key_id,
                     "direction": Direction.OUTBOUND, "type": content.type, "media": content.media,
                     "status": status.initial_status(Direction.OUTBOUND), "next_attempt_at": now, "created_at": now,
                     "updated_at": now},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from django.db import connection, transaction
@@ -66,7 +67,8 @@ def _rebuild_day(day: dt.date) -> None:
             [day, _day_start(day), _day_start(day + dt.timedelta(days=1))])
 
 
-def _live(since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> QuerySet:
+def _live(since: dt.datetime | None, until: dt.datetime | None, session: object | None,
+          sessions: Collection[object] | None) -> QuerySet:
     messages = Message.objects.all()
     if since:
         messages = messages.filter(created_at__gte=since)
@@ -74,14 +76,19 @@ def _live(since: dt.datetime | None, until: dt.datetime | None, session: object 
         messages = messages.filter(created_at__lt=until)
     if session:
         messages = messages.filter(session_id=session)
+    if sessions is not None:
+        messages = messages.filter(session_id__in=sessions)
     return (messages.annotate(date=TruncDate("created_at", tzinfo=UTC)).values("date", "direction", "status")
             .annotate(n=Count("id")).order_by())
 
 
-def _rolled(first_day: dt.date, end_day: dt.date, session: object | None) -> QuerySet:
+def _rolled(first_day: dt.date, end_day: dt.date, session: object | None,
+            sessions: Collection[object] | None) -> QuerySet:
     rows = DailyCount.objects.filter(day__gte=first_day, day__lt=end_day)
     if session:
         rows = rows.filter(session_id=session)
+    if sessions is not None:
+        rows = rows.filter(session_id__in=sessions)
     return rows.values("day", "direction", "status").annotate(n=Sum("count")).order_by()
 
 
@@ -90,8 +97,10 @@ def _ceil_day(moment: dt.datetime) -> dt.date:
     return moment.date() if moment == _day_start(moment.date()) else moment.date() + dt.timedelta(days=1)
 
 
-def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> dict[str, Any]:
-    """Totals by status, by direction and per day (outbound, inbound, failed) for [since, until)."""
+def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None,
+                  sessions: Collection[object] | None = None) -> dict[str, Any]:
+    """Totals by status, by direction and per day (outbound, inbound, failed) for [since, until), of one
+    ``session`` or all, and only of ``sessions`` when given (an API key bound to them)."""
     rows: list[tuple[dt.date, str, str, int]] = []
     state = StatsState.objects.first()
     first_full = _ceil_day(since) if since else dt.date.min
@@ -99,14 +108,15 @@ def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, sessi
     if until:
         end_full = min(end_full, until.astimezone(UTC).date())
     if state and first_full < end_full:
-        rows += [(r["day"], r["direction"], r["status"], r["n"]) for r in _rolled(first_full, end_full, session)]
+        rows += [(r["day"], r["direction"], r["status"], r["n"])
+                 for r in _rolled(first_full, end_full, session, sessions)]
         edges = [(since, _day_start(first_full)) if since else None, (_day_start(end_full), until)]
     else:
         edges = [(since, until)]
     for edge in filter(None, edges):
         start, end = edge
         if start is None or end is None or start < end:
-            rows += [(r["date"], r["direction"], r["status"], r["n"]) for r in _live(start, end, session)]
+            rows += [(r["date"], r["direction"], r["status"], r["n"]) for r in _live(start, end, session, sessions)]
     return _summarise(rows)
 
 

@@ -70,7 +70,7 @@ class SessionListView(GenericAPIView):
 
     @extend_schema(tags=["sessions"], summary="List WhatsApp sessions", responses={200: SessionSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.session_list())
+        page = self.paginate_queryset(selectors.session_list(user=request.user))
         return self.get_paginated_response(SessionSerializer(page, many=True).data)
 
     @extend_schema(
@@ -102,7 +102,8 @@ class SessionDetailView(APIView):
     @extend_schema(tags=["sessions"], summary="Get a session (status refreshed from WAHA when stale)",
                    responses={200: SessionSerializer}, examples=[SESSION_EXAMPLE])
     def get(self, request: Request, session_id: str) -> Response:
-        session = services.session_refresh(session=selectors.session_get(session_id=session_id), if_stale=True)
+        session = services.session_refresh(session=selectors.session_get(session_id=session_id, user=request.user),
+                                           if_stale=True)
         return Response(SessionSerializer(session).data)
 
     @extend_schema(tags=["sessions"], summary="Delete a session (stops and deletes it in WAHA)",

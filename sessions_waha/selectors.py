@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.principals import session_scope
 from config.problems import NotFound
 from sessions_waha.models import Session
 
 
-def session_list() -> QuerySet[Session]:
-    """Live sessions of the current tenant (every role may read them)."""
-    return Session.objects.alive().select_related("waha_server")
+def session_list(*, user: object = None) -> QuerySet[Session]:
+    """Live sessions of the current tenant (every role may read them); only its own for an API key bound to
+    sessions."""
+    sessions = Session.objects.alive().select_related("waha_server")
+    if (scope := session_scope(user)) is not None:
+        sessions = sessions.filter(pk__in=scope)
+    return sessions
 
 
-def session_get(*, session_id: object) -> Session:
-    """A live session of the current tenant; anything else is the one 404."""
-    session = session_list().filter(pk=session_id).first()
+def session_get(*, session_id: object, user: object = None) -> Session:
+    """A live session of the current tenant (that ``user`` may see); anything else is the one 404."""
+    session = session_list(user=user).filter(pk=session_id).first()
     if session is None:
         raise NotFound("No session with this id.")
     return session

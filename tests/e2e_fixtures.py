@@ -193,6 +193,7 @@ E2E_TABLES = (
     "messaging_batch",
     "messaging_conversation",
     "sessions_waha_session",
+    "apikeys_apikey",
     "token_blacklist_blacklistedtoken",
     "token_blacklist_outstandingtoken",
     "accounts_user",

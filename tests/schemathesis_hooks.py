@@ -19,7 +19,10 @@ Two things a stateless run cannot judge from the schema alone:
   * ``to`` (send): the recipient grammar (E.164 digit counts, chat-id
     suffixes; docs/API_GUIDE.md, "Recipients"), which no JSON Schema pattern states;
   * ``media.url`` (send, bulk): Django's URL validator (schemes, host name
-    and label lengths) is stricter than the ``uri`` format.
+    and label lengths) is stricter than the ``uri`` format;
+  * ``sessions`` (API keys): each id must be a live session of this tenant;
+  * ``expires_at`` (API keys): the time must be in the future, which no
+    schema can state.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ DATA_DEPENDENT_FIELDS = {
     ("PATCH", "/users/{user_id}"): {"password"},
     ("POST", "/messages/send"): {"session", "to", "media.url"},
     ("POST", "/messages/bulk"): {"session", "media.url"},
+    ("POST", "/api-keys"): {"sessions", "expires_at"},
 }
 
 

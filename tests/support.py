@@ -17,6 +17,15 @@ def tokens_for(tenant, user: User) -> TenantRefreshToken:
         return TenantRefreshToken.for_user(user)
 
 
+def api_key_for(tenant, created_by: User, role: str = "MANAGER", **fields):  # type: ignore[no-untyped-def]
+    """A new API key of ``tenant``: (the ApiKey row, the key itself)."""
+    from apikeys.services import api_key_create
+
+    with tenant_context(tenant):
+        return api_key_create(name=fields.pop("name", f"{role.lower()} backend"), role=role,
+                              created_by=created_by, **fields)
+
+
 class TenantClient(APIClient):
     """An API client addressed to one tenant's host (or the public host)."""
 
@@ -25,4 +34,8 @@ class TenantClient(APIClient):
 
     def bearer(self, token: str) -> TenantClient:
         self.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return self
+
+    def api_key(self, key: str) -> TenantClient:
+        self.credentials(HTTP_X_API_KEY=key)
         return self

@@ -146,3 +146,27 @@ def test_unknown_path_on_a_tenant_host_is_404_for_every_method(acme, method):
     client = TenantClient("acme.localhost", enforce_csrf_checks=True)
     response = getattr(client, method)("/no/such/endpoint", {"x": 1}, format="json")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("via_header", [False, True], ids=["by-host", "by-x-tenant"])
+def test_api_key_of_another_tenant_is_api_key_invalid(acme, globex, make_user, client_for, via_header):
+    """A key is looked up in the tenant it is presented to: another tenant's key is unknown there, even when a
+    key with the same id exists."""
+    from apikeys.models import ApiKey
+    from tests.support import api_key_for
+
+    acme_key, key = api_key_for(acme, make_user(acme, Role.TENANT_ADMIN), role=Role.AUDITOR)
+    twin, _ = api_key_for(globex, make_user(globex, Role.TENANT_ADMIN), role=Role.AUDITOR)
+    with tenant_context(globex):
+        ApiKey.objects.filter(pk=twin.pk).update(id=acme_key.pk)
+    response = client_for(globex, via_header=via_header).api_key(key).get("/messages")
+    assert response.status_code == 401 and response.json()["code"] == "api_key_invalid"
+    assert client_for(acme, via_header=via_header).api_key(key).get("/messages").status_code == 200
+
+
+def test_api_key_on_the_public_host_reaches_no_tenant(acme, make_user, public_client):
+    from tests.support import api_key_for
+
+    _, key = api_key_for(acme, make_user(acme, Role.TENANT_ADMIN))
+    assert public_client.api_key(key).get("/messages").status_code == 404
+    assert public_client.api_key(key).get("/api/schema").status_code == 200

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, TEST_TENANTS
 
 pytestmark = pytest.mark.security
 
@@ -77,7 +77,16 @@ MATRIX: list[Rule] = [
     Rule("GET", "/conversations/{conversation}", EVERY_ROLE, 200),
     Rule("PATCH", "/conversations/{conversation}", frozenset({ADMIN, MANAGER}), 200,
          lambda ctx: {"assigned_to": None}),
+    Rule("GET", "/api-keys", frozenset({ADMIN, AUDITOR}), 200),
+    Rule("POST", "/api-keys", frozenset({ADMIN}), 201, lambda ctx: {"name": "rbac", "role": "AUDITOR"}),
+    Rule("GET", "/api-keys/{api_key}", frozenset({ADMIN, AUDITOR}), 200),
+    Rule("DELETE", "/api-keys/{api_key}", frozenset({ADMIN}), 204),
 ]
+# An API key acts with its role, except on these: /auth/* is for users (401), and users and API keys are
+# managed by users only (403), whatever the key's role.
+KEY_ROLES = (MANAGER, AUDITOR)
+USERS_ONLY_401 = ("/auth/",)
+USERS_ONLY_403 = ("/users", "/api-keys")
 
 PATHS = sorted({rule.path for rule in MATRIX})
 UNLISTED = [(method, path) for path in PATHS for method in METHODS
@@ -91,11 +100,13 @@ class Context:
     refresh: str
     session: Any = None
     message: Any = None
+    api_key: Any = None
 
     def path(self, template: str) -> str:
         message = self.message
         return template.format(
             target=self.target.pk, session=self.session.pk if self.session else NO_SESSION,
+            api_key=self.api_key.pk if self.api_key else NO_SESSION,
             message=message.pk if message else NO_SESSION,
             conversation=message.conversation_id if message else NO_SESSION,
             batch=message.batch_id if message else NO_SESSION,
@@ -137,14 +148,15 @@ def _failed_message_of(request, acme, actor):
 
 @pytest.fixture
 def context_for(request, acme, make_user):
-    from tests.support import tokens_for
+    from tests.support import api_key_for, tokens_for
 
     def _ctx(role, template=""):
         actor = make_user(acme, role)
         session = _session_waiting_for_qr(request, acme) if "{session}" in template else None
         message = _failed_message_of(request, acme, actor) if template.startswith(MESSAGING_PATHS) else None
+        api_key = api_key_for(acme, make_user(acme, ADMIN))[0] if "{api_key}" in template else None
         return Context(actor=actor, target=make_user(acme, AGENT), refresh=str(tokens_for(acme, actor)),
-                       session=session, message=message)
+                       session=session, message=message, api_key=api_key)
 
     return _ctx
 
@@ -166,6 +178,29 @@ def test_role_matrix(rule, role, acme, client_for, context_for, request):
     assert response.status_code == expected, response.content
     if expected == 403:
         assert response.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("role", KEY_ROLES)
+@pytest.mark.parametrize("rule", MATRIX, ids=lambda r: f"{r.method} {r.path}")
+def test_api_key_matrix(rule, role, acme, make_user, context_for, request):
+    """The same table for a backend's API key of each role it may have."""
+    from tests.support import TenantClient, api_key_for
+
+    if rule.path.startswith(("/waha/", *MESSAGING_PATHS)):
+        request.getfixturevalue("sandbox")
+    ctx = context_for(role, rule.path)
+    _, key = api_key_for(acme, make_user(acme, ADMIN), role=role)
+    client = TenantClient(TEST_TENANTS["acme"]).api_key(key)
+    response = _call(client, rule.method, ctx.path(rule.path), rule.body(ctx) if rule.body else None)
+    if rule.path.startswith(USERS_ONLY_401):
+        expected, expected_code = 401, "api_key_not_accepted"
+    elif rule.path.startswith(USERS_ONLY_403) or role not in rule.allowed:
+        expected, expected_code = 403, "permission_denied"
+    else:
+        expected, expected_code = rule.ok_status, None
+    assert response.status_code == expected, response.content
+    if expected_code:
+        assert response.json()["code"] == expected_code
 
 
 @pytest.mark.parametrize("rule", [r for r in MATRIX if not r.public], ids=lambda r: f"{r.method} {r.path}")

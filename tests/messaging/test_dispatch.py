@@ -14,7 +14,7 @@ from sessions_waha.models import Session
 def queue(acme, admin, working_session):
     def _queue(to="+4915112345678", text="hello", **content):
         with tenant_context(acme):
-            message, _ = message_send(sender_id=admin.pk, session_reference="support", to=to,
+            message, _ = message_send(sender=admin, session_reference="support", to=to,
                                       content=MessageContent(text=text, **content))
             return message
     return _queue

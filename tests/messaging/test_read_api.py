@@ -15,7 +15,7 @@ from messaging.services import MessageContent, message_send
 def seeded(acme, admin, working_session):
     """Three chats; the second assigned to an agent; a mix of statuses and directions."""
     with tenant_context(acme):
-        sent = [message_send(sender_id=admin.pk, session_reference="support", to=f"+49151000000{i}",
+        sent = [message_send(sender=admin, session_reference="support", to=f"+49151000000{i}",
                              content=MessageContent(text=f"hello {i} apples" if i == 1 else f"hello {i}"))[0]
                 for i in range(3)]
         Message.objects.filter(pk=sent[0].pk).update(status=MessageStatus.FAILED, error_code="send_failed",
