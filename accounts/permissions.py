@@ -7,6 +7,8 @@ Each class names the roles allowed to read (safe methods) and to change
 from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from accounts.models import Role
 
@@ -18,7 +20,7 @@ class RolePermission(BasePermission):
     write_roles: frozenset[str] = frozenset()
     message = "Your role does not allow this action."
 
-    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
             return False

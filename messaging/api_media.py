@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import FileResponse
@@ -10,7 +11,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import renderers
 from rest_framework.request import Request
 
-from config.api import APIView
+from config.api import APIView, AuthenticatedRequest
 from config.problems import NotFound
 from messaging import media as media_service
 from messaging import selectors
@@ -25,7 +26,8 @@ class AnyMediaRenderer(renderers.BaseRenderer):
     charset = None
     render_style = "binary"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
         return renderers.JSONRenderer().render(data)
 
 
@@ -42,7 +44,7 @@ class MessageMediaView(APIView):
                     "that WAHA did not keep or that is still being copied: see the message's `media.error`).",
         responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="The file, with its content type.")},
     )
-    def get(self, request: Request, message_id: str) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, message_id: str) -> FileResponse:
         message = selectors.message_get_for(user=request.user, message_id=message_id)
         try:
             handle, mimetype, filename = media_service.media_open(message=message)

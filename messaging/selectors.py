@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
+from config.ids import RowId
 from config.problems import InvalidInput, NotFound
 from messaging.models import Batch, Conversation, Message, MessageStatus
 from sessions_waha.models import Session
@@ -52,7 +53,7 @@ def message_list(*, user: User, filters: dict[str, Any]) -> QuerySet[Message]:
     return messages
 
 
-def message_get_for(*, user: User, message_id: object) -> Message:
+def message_get_for(*, user: User, message_id: RowId) -> Message:
     message = _scoped_messages(user).filter(pk=message_id).first()
     if message is None:
         raise NotFound("No message with this id.")
@@ -80,14 +81,14 @@ def conversation_list(*, user: User) -> QuerySet[Conversation]:
     return conversations
 
 
-def conversation_get_for(*, user: User, conversation_id: object) -> Conversation:
+def conversation_get_for(*, user: User, conversation_id: RowId) -> Conversation:
     conversation = conversation_list(user=user).filter(pk=conversation_id).first()
     if conversation is None:
         raise NotFound("No conversation with this id.")
     return conversation
 
 
-def batch_progress(*, batch_id: object) -> dict[str, Any]:
+def batch_progress(*, batch_id: RowId) -> dict[str, Any]:
     """Counts by status; ``completed_at`` is stamped by ``services.batches_complete`` (view and sweeper)."""
     batch = Batch.objects.filter(pk=batch_id).first()
     if batch is None:
@@ -98,7 +99,7 @@ def batch_progress(*, batch_id: object) -> dict[str, Any]:
             "by_status": by_status, "created_at": batch.created_at, "completed_at": batch.completed_at}
 
 
-def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> dict[str, Any]:
+def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: RowId | None) -> dict[str, Any]:
     """Totals by status, by direction and per day; see ``messaging.stats`` for how it stays fast."""
     from messaging.stats import message_stats as compute
 

@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
-from config.ids import uuid7_many
+from config.ids import RowId, uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
 from config.quiet import QuietWindow
 from messaging import bulk_sql, metrics, send_sql
@@ -36,6 +36,7 @@ from messaging.permissions import MessagesAccess
 from messaging.personalise import Template, TemplateError, VariablesError, template_parse, variables_check
 from messaging.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
+from tenants.connection import current_schema
 
 logger = logging.getLogger("messaging")
 
@@ -75,7 +76,7 @@ class MessageContent:
     location: dict[str, Any] | None = None
     reply_to: str = ""
 
-    def fingerprint(self, *, session_id: object, chat_id: str) -> str:
+    def fingerprint(self, *, session_id: RowId, chat_id: str) -> str:
         """Hash of the request, to tell a retried request from a different one."""
         body = {"session": str(session_id), "to": chat_id, "type": self.type, "text": self.text,
                 "media": self.media, "location": self.location, "reply_to": self.reply_to}
@@ -102,7 +103,7 @@ def _chat_id_or_400(to: object, field_name: str = "to") -> str:
         raise InvalidInput(f"Invalid recipient: {exc.reason}", errors={field_name: [exc.reason]}) from exc
 
 
-def _idempotent_replay(*, user_id: object, key: str, fingerprint: str) -> Message | None:
+def _idempotent_replay(*, user_id: RowId, key: str, fingerprint: str) -> Message | None:
     from messaging.models import IdempotencyKey
 
     seen = IdempotencyKey.objects.select_related("message").filter(user_id=user_id, key=key).first()
@@ -113,11 +114,11 @@ def _idempotent_replay(*, user_id: object, key: str, fingerprint: str) -> Messag
     return seen.message
 
 
-def _queue(*, sender_id: object, session_reference: str, chat_id: str, content: MessageContent) -> Message:
+def _queue(*, sender_id: RowId, session_reference: str, chat_id: str, content: MessageContent) -> Message:
     """Store the message (one statement, ``messaging.send_sql``) or raise what stood in the way."""
     try:
         outcome = send_sql.message_queue(
-            schema_name=connection.schema_name, sender_id=sender_id, roles=SENDER_ROLES,
+            schema_name=current_schema(), sender_id=sender_id, roles=SENDER_ROLES,
             session_reference=session_reference, chat_id=chat_id, content=content, now=timezone.now())
     except (OperationalError, InterfaceError) as exc:
         logger.warning("message.store_failed error=%s", type(exc).__name__)
@@ -139,7 +140,7 @@ def _queued(message: Message) -> None:
     logger.info("message.queued message_id=%s session_id=%s", message.pk, message.session_id)
 
 
-def message_send(*, sender_id: object, session_reference: str, to: object, content: MessageContent,
+def message_send(*, sender_id: RowId, session_reference: str, to: object, content: MessageContent,
                  idempotency_key: str | None = None) -> tuple[Message, bool]:
     """Queue one outbound message; returns it and whether it was created now.
 
@@ -158,7 +159,7 @@ def message_send(*, sender_id: object, session_reference: str, to: object, conte
     return message, True
 
 
-def _message_send_idempotent(*, sender_id: object, session_reference: str, chat_id: str, content: MessageContent,
+def _message_send_idempotent(*, sender_id: RowId, session_reference: str, chat_id: str, content: MessageContent,
                              key: str) -> tuple[Message, bool]:
     from messaging.models import IdempotencyKey
     from messaging.selectors import session_by_reference
@@ -254,7 +255,7 @@ def message_retry(*, message: Message) -> Message:
     return message
 
 
-def conversation_assign(*, conversation: Conversation, assignee_id: object) -> Conversation:
+def conversation_assign(*, conversation: Conversation, assignee_id: RowId) -> Conversation:
     """Assign the conversation to an active user of this tenant (or to nobody)."""
     if assignee_id is None:
         conversation.assigned_to = None
@@ -278,7 +279,7 @@ KICK_LOOK_AGAIN_SECONDS = 0.5
 _kicked = QuietWindow(KICK_QUIET_SECONDS)
 
 
-def dispatch_kick(*, session_id: object) -> None:
+def dispatch_kick(*, session_id: RowId) -> None:
     """Make sure a worker will send this session's due messages soon.
 
     Never raises: with Redis or the broker down the messages stay queued in
@@ -287,7 +288,7 @@ def dispatch_kick(*, session_id: object) -> None:
     from messaging import pacing
     from messaging.tasks import dispatch_session
 
-    args = [connection.schema_name, str(session_id)]
+    args = (current_schema(), str(session_id))
     if _kicked.quiet(tuple(args)):
         return  # this process enqueued a dispatch moments ago, and the look after it is scheduled
     try:
@@ -300,7 +301,7 @@ def dispatch_kick(*, session_id: object) -> None:
         logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)
 
 
-def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
+def messages_fail_open(*, session_id: RowId, code: str, detail: str) -> int:
     """Fail the session's queued and sending messages (the session is gone: they can never go out)."""
     now = timezone.now()
     failed = Message.objects.filter(session_id=session_id, status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]
@@ -312,7 +313,7 @@ def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
     return failed
 
 
-def batches_complete(*, batch_id: object | None = None) -> int:
+def batches_complete(*, batch_id: RowId | None = None) -> int:
     """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one)."""
     open_messages = Message.objects.filter(batch=OuterRef("pk"), status__in=OPEN_STATUSES)
     batches = Batch.objects.all() if batch_id is None else Batch.objects.filter(pk=batch_id)

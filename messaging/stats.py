@@ -18,6 +18,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from config.ids import RowId
 from messaging.models import DailyCount, Direction, Message, MessageStatus, StatsState
 
 UTC = dt.UTC
@@ -66,7 +67,7 @@ def _rebuild_day(day: dt.date) -> None:
             [day, _day_start(day), _day_start(day + dt.timedelta(days=1))])
 
 
-def _live(since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> QuerySet:
+def _live(since: dt.datetime | None, until: dt.datetime | None, session: RowId | None) -> QuerySet:
     messages = Message.objects.all()
     if since:
         messages = messages.filter(created_at__gte=since)
@@ -78,7 +79,7 @@ def _live(since: dt.datetime | None, until: dt.datetime | None, session: object 
             .annotate(n=Count("id")).order_by())
 
 
-def _rolled(first_day: dt.date, end_day: dt.date, session: object | None) -> QuerySet:
+def _rolled(first_day: dt.date, end_day: dt.date, session: RowId | None) -> QuerySet:
     rows = DailyCount.objects.filter(day__gte=first_day, day__lt=end_day)
     if session:
         rows = rows.filter(session_id=session)
@@ -90,7 +91,7 @@ def _ceil_day(moment: dt.datetime) -> dt.date:
     return moment.date() if moment == _day_start(moment.date()) else moment.date() + dt.timedelta(days=1)
 
 
-def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> dict[str, Any]:
+def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: RowId | None) -> dict[str, Any]:
     """Totals by status, by direction and per day (outbound, inbound, failed) for [since, until)."""
     rows: list[tuple[dt.date, str, str, int]] = []
     state = StatsState.objects.first()
@@ -100,7 +101,8 @@ def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, sessi
         end_full = min(end_full, until.astimezone(UTC).date())
     if state and first_full < end_full:
         rows += [(r["day"], r["direction"], r["status"], r["n"]) for r in _rolled(first_full, end_full, session)]
-        edges = [(since, _day_start(first_full)) if since else None, (_day_start(end_full), until)]
+        edges: list[tuple[dt.datetime | None, dt.datetime | None] | None] = [
+            (since, _day_start(first_full)) if since else None, (_day_start(end_full), until)]
     else:
         edges = [(since, until)]
     for edge in filter(None, edges):

@@ -9,13 +9,15 @@ UPDATE, so concurrent acks and send results cannot overwrite each other.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Func, Value
+from django.db.models import F, Func, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.ids import RowId
 from messaging import metrics
 from messaging.models import Message, MessageStatus, PendingAck
 
@@ -47,7 +49,7 @@ def _append(entry: dict[str, Any]) -> JsonbAppend:
     return JsonbAppend(F("attempt_log"), Func(Value(json.dumps([entry])), template="%(expressions)s::jsonb"))
 
 
-def _advance(queryset, status: str, **extra: Any) -> int:  # type: ignore[no-untyped-def]
+def _advance(queryset: QuerySet[Message], status: MessageStatus, **extra: Any) -> int:
     """Move messages of ``queryset`` that are below ``status`` up to it."""
     now = timezone.now()
     stamps = {name: Coalesce(F(name), Value(now)) for name in _TIMESTAMPS[status]}
@@ -56,7 +58,7 @@ def _advance(queryset, status: str, **extra: Any) -> int:  # type: ignore[no-unt
 
 _RANK_SQL = ("CASE m.status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'sent' THEN 2 "
              "WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 ELSE 99 END")
-_TARGET_RANK = {MessageStatus.SENT: 2, MessageStatus.DELIVERED: 3, MessageStatus.READ: 4}
+_TARGET_RANK: dict[str | None, int] = {MessageStatus.SENT: 2, MessageStatus.DELIVERED: 3, MessageStatus.READ: 4}
 
 
 def _ack_sql(ack: int, *, keep_if_missing: bool) -> str:
@@ -92,7 +94,7 @@ def _ack_sql(ack: int, *, keep_if_missing: bool) -> str:
           FROM (VALUES (1)) AS one LEFT JOIN moved ON TRUE"""  # noqa: S608 - fixed fragments only  # nosec B608
 
 
-def message_ack_apply(*, session_id: object, wa_id: str, ack: int, keep_if_missing: bool = True) -> bool:
+def message_ack_apply(*, session_id: RowId, wa_id: str, ack: int, keep_if_missing: bool = True) -> bool:
     """Apply a WAHA ack to the outbound message with this bare WhatsApp id.
 
     One statement (this runs for every ack webhook): it raises ``ack_level``,
@@ -112,13 +114,13 @@ def message_ack_apply(*, session_id: object, wa_id: str, ack: int, keep_if_missi
         logger.info("ack.pending session_id=%s wa_id=%s ack=%s", session_id, wa_id, ack)
         return False
     for _, message_id, before, after in rows:
-        if message_id is not None and before != after:
+        if message_id is not None and before != after and target is not None:
             metrics.status_changed(target)
             logger.info("message.%s message_id=%s wa_id=%s ack=%s", target, message_id, wa_id, ack)
     return True
 
 
-def pending_acks_apply(*, session_id: object, wa_ids: list[str]) -> None:
+def pending_acks_apply(*, session_id: RowId, wa_ids: list[str]) -> None:
     """Apply acks that arrived before these messages' ids were stored."""
     if not wa_ids:
         return
@@ -144,7 +146,7 @@ def message_sent(*, message: Message, waha_message_id: str, wa_id: str, attempt:
 
 def message_retry_later(*, message: Message, delay_seconds: float, attempt: dict[str, Any], reason: str) -> None:
     """A transient failure: back to ``queued``, due again after ``delay_seconds``."""
-    due = timezone.now() + timezone.timedelta(seconds=delay_seconds)
+    due = timezone.now() + timedelta(seconds=delay_seconds)
     Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
         status=MessageStatus.QUEUED, next_attempt_at=due, updated_at=timezone.now(), attempt_log=_append(attempt),
         error_code=attempt.get("error", "")[:50], error_detail=attempt.get("detail", "")[:500])

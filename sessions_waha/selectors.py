@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from config.ids import RowId
 from config.problems import NotFound
 from sessions_waha.models import Session
 
@@ -13,7 +14,7 @@ def session_list() -> QuerySet[Session]:
     return Session.objects.alive().select_related("waha_server")
 
 
-def session_get(*, session_id: object) -> Session:
+def session_get(*, session_id: RowId) -> Session:
     """A live session of the current tenant; anything else is the one 404."""
     session = session_list().filter(pk=session_id).first()
     if session is None:
