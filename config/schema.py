@@ -31,8 +31,9 @@ def problem_example(status: str, code: str | None = None, title: str | None = No
                     detail: str | None = None) -> dict[str, Any]:
     default_code, default_title, default_detail = _EXAMPLE_CODES.get(status, ("error", "Error", "Error."))
     code = code or default_code
-    example: dict[str, Any] = {"type": f"https://docs.waha-gateway.dev/problems/{code}", "title": title or default_title,
-               "status": int(status), "detail": detail or default_detail, "code": code}
+    example: dict[str, Any] = {
+        "type": f"https://docs.waha-gateway.dev/problems/{code}", "title": title or default_title,
+        "status": int(status), "detail": detail or default_detail, "code": code}
     if status == "400" and code == "validation_error":
         example["errors"] = {"email": ["Enter a valid email address."]}
     return example

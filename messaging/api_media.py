@@ -9,7 +9,6 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import renderers
-from rest_framework.request import Request
 
 from config.api import APIView, AuthenticatedRequest
 from config.problems import NotFound

@@ -18,11 +18,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tenants.connection import current_schema
 from config.problems import Conflict, InvalidInput, ServiceError
 from sessions_waha.models import Session, SessionStatus
 from sessions_waha.waha import WahaClient, WahaError, WahaNotFound, WahaSessionNotReady, client_for
 from tenants import waha_pool
+from tenants.connection import current_schema
 from tenants.models import Tenant, WahaServer
 
 logger = logging.getLogger("sessions_waha")

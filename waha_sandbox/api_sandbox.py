@@ -101,7 +101,8 @@ async def inject_message(request: web.Request) -> web.Response:
     sender = body.get("to") if from_me else body.get("from")
     if not isinstance(sender, str) or not sender:
         return nest_error(400, "'to' is required with fromMe" if from_me else "'from' is required")
-    wa = body.get("id") if isinstance(body.get("id"), str) and body.get("id") else inbound_wa_id()
+    given = body.get("id")
+    wa = given if isinstance(given, str) and given else inbound_wa_id()
     participant = None
     if group:
         chat = group if "@" in group else f"{group}@g.us"
@@ -115,7 +116,8 @@ async def inject_message(request: web.Request) -> web.Response:
     if media_obj is not None:
         text = body.get("caption", text)
     reply = body.get("replyTo")
-    reply_obj: dict[str, Any] | None = {"id": reply, "participant": None, "body": None, "_data": {}} if isinstance(reply, str) else None
+    reply_obj: dict[str, Any] | None = (
+        {"id": reply, "participant": None, "body": None, "_data": {}} if isinstance(reply, str) else None)
     ts = int(body.get("timestamp") or now_ms() // 1000)
     msg_id = build_message_id(from_me, chat, wa, participant if group else None)
     payload = message_payload(
@@ -174,7 +176,8 @@ async def inject_acks(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     s, body = found
-    items = body.get("acks") if isinstance(body.get("acks"), list) else [body]
+    acks = body.get("acks")
+    items = acks if isinstance(acks, list) else [body]
     ids = []
     for item in items:
         if not isinstance(item, dict):
@@ -197,7 +200,7 @@ async def inject_event(request: web.Request) -> web.Response:
     event = body.get("event")
     if not isinstance(event, str) or not event:
         return nest_error(400, "'event' is required")
-    kwargs = {"evt_id": body.get("eventId"), "repeat": max(1, int(body.get("repeat") or 1))}
+    kwargs: dict[str, Any] = {"evt_id": body.get("eventId"), "repeat": max(1, int(body.get("repeat") or 1))}
     if "me" in body:
         kwargs["me"] = body["me"]
     env = sb.dispatcher.emit(s, event, body.get("payload"), **kwargs)

@@ -131,7 +131,8 @@ def sent_message_payload(rec: SentMessage, me_id: str | None) -> dict:
         loc = rec.location
         location = {"latitude": loc.get("latitude"), "longitude": loc.get("longitude"),
                     "description": loc.get("title")}
-    reply: dict[str, Any] | None = {"id": rec.reply_to, "participant": None, "body": None, "_data": {}} if rec.reply_to else None
+    reply: dict[str, Any] | None = (
+        {"id": rec.reply_to, "participant": None, "body": None, "_data": {}} if rec.reply_to else None)
     return message_payload(
         msg_id=rec.id, wa=rec.wa, timestamp=rec.timestamp, from_=me_id, from_me=True, source="api", body=body,
         to=rec.chat_id, participant=rec.participant, media=media, ack=0, remote_jid=rec.chat_id,
