@@ -72,8 +72,8 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("email", "first_name", "last_name")
     readonly_fields = ("last_login", "date_joined", "updated_at")
-    add_fieldsets: _FieldsetSpec = ((None, {"classes": ("wide",), "fields": ("email", "role", "first_name", "last_name",
-                                                              "password1", "password2")}),)
+    add_fieldsets: _FieldsetSpec = ((None, {"classes": ("wide",), "fields": (
+        "email", "role", "first_name", "last_name", "password1", "password2")}),)
 
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> _FieldsetSpec:
         if obj is None:
