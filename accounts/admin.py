@@ -7,6 +7,8 @@ access. On the public host the same page manages platform staff.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -15,6 +17,9 @@ from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import Role, User, in_public_schema
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -34,8 +39,9 @@ class UserEditForm(UserChangeForm):
         model = User
         fields = "__all__"
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         user = self.instance
         demoted = cleaned.get("role", user.role) != Role.TENANT_ADMIN
         deactivated = not cleaned.get("is_active", user.is_active)
@@ -66,13 +72,13 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("email", "first_name", "last_name")
     readonly_fields = ("last_login", "date_joined", "updated_at")
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "first_name", "last_name",
-                                                              "password1", "password2")}),)
+    add_fieldsets: _FieldsetSpec = ((None, {"classes": ("wide",), "fields": (
+        "email", "role", "first_name", "last_name", "password1", "password2")}),)
 
-    def get_fieldsets(self, request: HttpRequest, obj: User | None = None):  # type: ignore[no-untyped-def]
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> _FieldsetSpec:
         if obj is None:
             return self.add_fieldsets
-        access = ("role", "is_active")
+        access: tuple[str, ...] = ("role", "is_active")
         if in_public_schema():
             access += ("is_staff", "is_superuser", "groups", "user_permissions")
         return (
@@ -82,7 +88,7 @@ class UserAdmin(DjangoUserAdmin):
             ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
         )
 
-    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and ("is_active" in form.changed_data and not obj.is_active):
             services.user_logins_end(user=obj)

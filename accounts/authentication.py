@@ -23,6 +23,7 @@ from rest_framework_simplejwt.tokens import Token
 from accounts.models import User
 from accounts.tokens import current_tenant_slug, token_is_current
 from config import db_statements
+from tenants.connection import current_schema
 
 # (tenant slug, raw token) → the verified token. Bounded: cleared whole when full.
 _verified: dict[tuple[str | None, bytes], Token] = {}
@@ -48,7 +49,7 @@ class TenantJWTAuthentication(JWTAuthentication):
         _verified[key] = token
         return token
 
-    def get_user(self, validated_token: Token) -> User:
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # simplejwt returns an unbound TypeVar
         user = user_by_id(validated_token.get(api_settings.USER_ID_CLAIM))
         if user is None or not user.is_active:
             raise InvalidToken("The token's user no longer exists or is inactive.")
@@ -68,7 +69,7 @@ def user_by_id(user_id: object) -> User | None:
         user_id = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    schema = connection.schema_name
+    schema = current_schema()
     sql = _user_sql.get(schema)
     if sql is None:
         columns = ", ".join(connection.ops.quote_name(column) for column in _USER_COLUMNS)

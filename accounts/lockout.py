@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
@@ -14,7 +16,9 @@ def lockout_username(request: HttpRequest, credentials: dict | None) -> str:
     return str(value).strip().lower()
 
 
-def lockout_response(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> JsonResponse:
+def lockout_response(
+    request: HttpRequest, credentials: dict[str, Any] | None = None, *args: object, **kwargs: object,
+) -> JsonResponse:
     """429 ``account_locked`` for the API and the admin alike."""
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
     return problem_response(

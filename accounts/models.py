@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import connection, models
+from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
+
+from tenants.connection import current_schema
 
 
 class Role(models.TextChoices):
@@ -22,20 +25,21 @@ ADMIN_CONSOLE_ROLES = frozenset({Role.TENANT_ADMIN, Role.AUDITOR})
 
 
 def in_public_schema() -> bool:
-    return connection.schema_name == get_public_schema_name()
+    return current_schema() == get_public_schema_name()
 
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def normalize_email(self, email: str | None) -> str:
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
         # Emails are compared case-insensitively everywhere, so store them lower-cased.
         return (email or "").strip().lower()
 
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=self.normalize_email(username))
 
-    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email), **fields)
@@ -43,7 +47,7 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
         fields.setdefault("role", Role.TENANT_ADMIN)
         fields.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **fields)
@@ -69,7 +73,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]
@@ -97,7 +101,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             return self.is_staff
         return self.role in ADMIN_CONSOLE_ROLES
 
-    def has_perm(self, perm: str, obj: object = None) -> bool:
+    def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
         if not self.is_active:
             return False
         if in_public_schema():

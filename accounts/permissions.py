@@ -9,6 +9,8 @@ class closes the endpoint to keys altogether (``api_keys = False``).
 from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.principals import is_api_key
@@ -23,7 +25,7 @@ class RolePermission(BasePermission):
     api_keys: bool = True
     message = "Your role does not allow this action."
 
-    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
             return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
+from config.ids import RowId
 from config.problems import NotFound
 
 
@@ -13,7 +14,7 @@ def user_list() -> QuerySet[User]:
     return User.objects.all()
 
 
-def user_get(*, user_id: object) -> User:
+def user_get(*, user_id: RowId) -> User:
     """One user of the current tenant; an unknown id is the one 404."""
     user = User.objects.filter(pk=user_id).first()
     if user is None:

@@ -10,12 +10,13 @@ from django.conf import settings
 from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
 
 class LoginRateThrottle(BaseThrottle):
     group = "auth.login"
 
-    def allow_request(self, request: Request, view) -> bool:  # type: ignore[no-untyped-def]
+    def allow_request(self, request: Request, view: APIView) -> bool:
         usage = get_usage(
             request._request, group=self.group, key="config.client_ip.ratelimit_client_ip",
             rate=settings.LOGIN_RATE, method=["POST"], increment=True,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 from rest_framework.authentication import BaseAuthentication
@@ -25,6 +24,7 @@ from accounts.principals import API_KEY_AUTH_SCHEME, ApiKeyInvalid, ApiKeyPrinci
 from apikeys.keys import key_matches, key_prefix
 from apikeys.models import ApiKey
 from config import db_statements
+from tenants.connection import current_schema
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -61,7 +61,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 def key_principal(key: str) -> ApiKeyPrincipal | None:
     """The principal of a live key of the current tenant, or None (malformed, unknown, revoked, expired)."""
-    schema = connection.schema_name
+    schema = current_schema()
     prefix = key_prefix(key)
     if prefix is None or schema == get_public_schema_name():
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from apikeys.models import ApiKey
+from config.ids import RowId
 from config.problems import NotFound
 
 
@@ -13,7 +14,7 @@ def api_key_list() -> QuerySet[ApiKey]:
     return ApiKey.objects.alive()
 
 
-def api_key_get(*, api_key_id: object) -> ApiKey:
+def api_key_get(*, api_key_id: RowId) -> ApiKey:
     api_key = api_key_list().filter(pk=api_key_id).first()
     if api_key is None:
         raise NotFound("No API key with this id.")

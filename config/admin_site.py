@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class ConsoleLoginForm(AuthenticationForm):
@@ -16,7 +21,7 @@ class ConsoleLoginForm(AuthenticationForm):
         "not_allowed": "This account may not use the console on this host.",
     }
 
-    def confirm_login_allowed(self, user) -> None:  # type: ignore[no-untyped-def]
+    def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
         if not user.may_enter_admin():
             raise forms.ValidationError(self.error_messages["not_allowed"], code="not_allowed")

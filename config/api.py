@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rest_framework import exceptions, generics, views
 from rest_framework.request import Request
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from accounts.principals import ApiKeyPrincipal
 
-class MethodCheckedFirst:
+
+class AuthenticatedRequest(Request):
+    """The request an endpoint's handler gets once its permission classes refused anonymous callers.
+
+    For annotations only (DRF builds plain ``Request`` objects): the caller is a user (a JWT) or an
+    API key (``accounts.principals.ApiKeyPrincipal``), which acts with its role.
+    """
+
+    user: User | ApiKeyPrincipal  # type: ignore[assignment]  # DRF's stubs know only the user model
+
+
+class UserRequest(Request):
+    """As ``AuthenticatedRequest``, on endpoints that refuse API keys (``RolePermission.api_keys = False``):
+    the caller is an ``accounts.User``."""
+
+    user: User
+
+
+class MethodCheckedFirst(views.APIView):
     """Answer 405 for a method the endpoint lacks before authenticating.
 
     DRF authenticates and checks permissions before it looks for a handler,
@@ -14,11 +37,11 @@ class MethodCheckedFirst:
     who asks. A missing method is a property of the URL, not of the caller.
     """
 
-    def initial(self, request: Request, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        method = request.method.lower()
-        if method not in self.http_method_names or not hasattr(self, method):  # type: ignore[attr-defined]
-            raise exceptions.MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        method = request.method or ""
+        if method.lower() not in self.http_method_names or not hasattr(self, method.lower()):
+            raise exceptions.MethodNotAllowed(method)
+        super().initial(request, *args, **kwargs)
 
 
 class APIView(MethodCheckedFirst, views.APIView):

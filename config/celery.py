@@ -10,6 +10,7 @@ gone (PITFALLS 12); explicit arguments have neither problem.
 """
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init, worker_ready
@@ -22,13 +23,13 @@ app.autodiscover_tasks()
 
 
 @worker_ready.connect
-def _reconcile_sessions_at_start(sender, **kwargs) -> None:
+def _reconcile_sessions_at_start(sender: Any, **kwargs: Any) -> None:
     """Sessions seeded while WAHA was down become real as soon as a worker runs."""
     sender.app.send_task("sessions_waha.reconcile_all")
 
 
 @worker_init.connect
-def _serve_worker_metrics(**kwargs) -> None:
+def _serve_worker_metrics(**kwargs: Any) -> None:
     """With ``WORKER_METRICS_PORT`` set, the worker serves its own metrics (``config.metrics``)."""
     port = os.environ.get("WORKER_METRICS_PORT", "")
     if port:

@@ -36,10 +36,10 @@ def fetch_one(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
             return cursor.fetchone()
     database.ensure_connection()
     with database.wrap_database_errors:
-        cursor = _statement_cursor(database)
+        statement_cursor = _statement_cursor(database)
         # Results in binary: no text parsing of uuids and timestamps (a third of a short statement's CPU).
-        cursor.execute(sql, params, prepare=True, binary=True)
-        return cursor.fetchone()
+        statement_cursor.execute(sql, params, prepare=True, binary=True)
+        return statement_cursor.fetchone()
 
 
 def _statement_cursor(database: Any) -> psycopg.Cursor:

@@ -22,15 +22,15 @@ from rest_framework import serializers
 NOT_BLANK_PATTERN = r"[^\s\u001c-\u001f\u0085]|\ufeff"
 
 
-class _JsonTyped:
+class _JsonTyped(serializers.Field):
     """Refuse a value whose JSON type is not one of ``json_types`` with the field's ``invalid`` message."""
 
     json_types: tuple[type, ...] = (str,)
 
     def to_internal_value(self, data: Any) -> Any:
         if (isinstance(data, bool) and bool not in self.json_types) or not isinstance(data, self.json_types):
-            self.fail("invalid")  # type: ignore[attr-defined]
-        return super().to_internal_value(data)  # type: ignore[misc]
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def shows_not_blank(field: serializers.Field) -> bool:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
+from django_redis import get_redis_connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+
+from tenants.connection import tenant_connection
 
 logger = logging.getLogger("health")
 
@@ -23,7 +26,10 @@ _READY_SCHEMA = inline_serializer("Readiness", {
 })
 
 
-def _probe(func):  # type: ignore[no-untyped-def]
+Probe = TypeVar("Probe", bound=Callable[..., Any])
+
+
+def _probe(func: Probe) -> Probe:
     """Probes are open, unauthenticated and never throttled."""
     return authentication_classes([])(permission_classes([])(throttle_classes([])(func)))
 
@@ -40,8 +46,7 @@ def _database_ok() -> bool:
 
 def _cache_ok() -> bool:
     try:
-        client = caches["default"].client.get_client(write=True)
-        return bool(client.ping())
+        return bool(get_redis_connection("default").ping())
     except Exception:  # noqa: BLE001
         logger.warning("health.cache_unreachable", exc_info=True)
         return False
@@ -63,7 +68,7 @@ def _migrations_applied() -> bool:
     # The public schema is checked here; tenant schemas are migrated by the
     # same migrate_schemas run that migrates public.
     try:
-        connection.set_schema_to_public()
+        tenant_connection().set_schema_to_public()
         executor = MigrationExecutor(connection)
         return not executor.migration_plan(executor.loader.graph.leaf_nodes())
     except Exception:  # noqa: BLE001

@@ -14,6 +14,11 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from typing import TypeAlias
+
+# A row's primary key as a URL or a form gives it (str) or as the database returns it (UUID);
+# the ORM takes either.
+RowId: TypeAlias = uuid.UUID | str
 
 
 def _uuid7_from(milliseconds: int, random_bytes: bytes) -> uuid.UUID:

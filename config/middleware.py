@@ -21,13 +21,19 @@ logger = logging.getLogger("http")
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 
+class IdentifiedRequest(HttpRequest):
+    """A request as this middleware passes it on (for type checking: Django builds plain HttpRequests)."""
+
+    request_id: str
+
+
 class RequestIdMiddleware:
     """Tag each request with an id (``X-Request-ID``), log one line per request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: IdentifiedRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id

@@ -6,6 +6,8 @@ live in a module that imports the views.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -21,9 +23,10 @@ class ContentNegotiation(DefaultContentNegotiation):
     negotiated by DRF as before, so a 406 or 404 stays DRF's.
     """
 
-    def select_renderer(self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
                         ) -> tuple[BaseRenderer, str]:
-        if len(renderers) == 1 and format_suffix is None:
+        # DRF passes the view's list of renderers.
+        if format_suffix is None and isinstance(renderers, list) and len(renderers) == 1:
             renderer = renderers[0]
             accept = request.META.get("HTTP_ACCEPT", "*/*")
             override = self.settings.URL_FORMAT_OVERRIDE

@@ -1,9 +1,14 @@
 """Cursor pagination: stable under inserts, constant cost on deep pages."""
 
+from __future__ import annotations
+
 import re
+from typing import Any
 
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination as DRFCursorPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
@@ -14,7 +19,7 @@ class CursorPagination(DRFCursorPagination):
     max_page_size = 200
     ordering = "-created_at"
 
-    def get_page_size(self, request):  # type: ignore[no-untyped-def]
+    def get_page_size(self, request: Request) -> int:
         """``page_size`` is a whole number from 1 to 200; anything else (empty, 0, 1000, ``null``) is a 400."""
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -25,7 +30,7 @@ class CursorPagination(DRFCursorPagination):
                 f"Use a whole number from 1 to {self.max_page_size}."]})
         return size
 
-    def get_schema_operation_parameters(self, view):  # type: ignore[no-untyped-def]
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:

@@ -148,18 +148,18 @@ def _drf_problem(exc: drf_exceptions.APIException) -> tuple[dict[str, Any], dict
                             detail="The request body or parameters are invalid.", errors=_flatten_errors(exc.detail))
         return body, headers
     codes = exc.get_codes()
-    raw_code = codes if isinstance(codes, str) else (
-        codes.get("code") if isinstance(codes, dict) and isinstance(codes.get("code"), str) else exc.default_code
-    )
+    code_entry = codes.get("code") if isinstance(codes, dict) else None
+    raw_code = codes if isinstance(codes, str) else code_entry if isinstance(code_entry, str) else exc.default_code
     if isinstance(exc, jwt_exceptions.InvalidToken):
         raw_code = "token_not_valid"
     code = _DRF_CODES.get(raw_code, raw_code)
-    detail = exc.detail
+    detail: object = exc.detail
     if isinstance(detail, dict):
         detail = detail.get("detail", exc.default_detail)
     body = problem_body(exc.status_code, code, detail=str(detail))
-    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf_exceptions.Throttled) else None  # not in DRF's stubs
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     if exc.status_code == 401:
         # A refused API key names its own scheme; every other 401 asks for a user's token.
         scheme = "Api-Key" if code == "api_key_invalid" else "Bearer"
@@ -218,12 +218,12 @@ def permission_denied_view(request: HttpRequest, exception: Exception | None = N
     return problem_response(403, "permission_denied")
 
 
-SERVER_ERROR = {"title": "Internal server error",
-                "detail": "An unexpected error occurred. Quote the X-Request-ID when reporting it."}
+SERVER_ERROR_TITLE = "Internal server error"
+SERVER_ERROR_DETAIL = "An unexpected error occurred. Quote the X-Request-ID when reporting it."
 
 
 def server_error_view(request: HttpRequest) -> JsonResponse:
-    return problem_response(500, "server_error", **SERVER_ERROR)
+    return problem_response(500, "server_error", title=SERVER_ERROR_TITLE, detail=SERVER_ERROR_DETAIL)
 
 
 def csrf_failure_view(request: HttpRequest, reason: str = "") -> JsonResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -26,11 +28,12 @@ _EXAMPLE_CODES = {
 
 
 def problem_example(status: str, code: str | None = None, title: str | None = None,
-                    detail: str | None = None) -> dict:
+                    detail: str | None = None) -> dict[str, Any]:
     default_code, default_title, default_detail = _EXAMPLE_CODES.get(status, ("error", "Error", "Error."))
     code = code or default_code
-    example = {"type": f"https://docs.waha-gateway.dev/problems/{code}", "title": title or default_title,
-               "status": int(status), "detail": detail or default_detail, "code": code}
+    example: dict[str, Any] = {
+        "type": f"https://docs.waha-gateway.dev/problems/{code}", "title": title or default_title,
+        "status": int(status), "detail": detail or default_detail, "code": code}
     if status == "400" and code == "validation_error":
         example["errors"] = {"email": ["Enter a valid email address."]}
     return example
@@ -52,8 +55,10 @@ class ProblemSerializer(Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable snake_case code to branch on, e.g. `validation_error`.")
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
-                                   help_text="Field name → messages (validation errors only).")
+    # A declared field: DRF's metaclass takes it off the class, so Serializer.errors is not shadowed.
+    errors = serializers.DictField(  # type: ignore[assignment]  # the stubs see it replace Serializer.errors
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Field name → messages (validation errors only).")
 
 
 _ERROR_DESCRIPTIONS = {
@@ -92,13 +97,14 @@ class ServiceAutoSchema(AutoSchema):
     component. The webhook endpoints are routed too (but take no `X-Tenant` parameter).
     """
 
-    def _map_serializer_field(self, field, direction, bypass_extensions=False):  # type: ignore[no-untyped-def]
+    def _map_serializer_field(self, field: serializers.Field, direction: str,
+                              bypass_extensions: bool = False) -> dict[str, Any]:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if shows_not_blank(field) and "pattern" not in schema:
             schema["pattern"] = NOT_BLANK_PATTERN  # the not-blank rule that trimming enforces (config.fields)
         return schema
 
-    def get_override_parameters(self):  # type: ignore[no-untyped-def]
+    def get_override_parameters(self) -> list[Any]:
         params = super().get_override_parameters()
         if self._is_tenant_endpoint():
             params = [*params, TENANT_HEADER]
@@ -128,7 +134,7 @@ class ServiceAutoSchema(AutoSchema):
                 return True
         return False
 
-    def _error_responses(self, operation: dict) -> dict[str, OpenApiResponse]:
+    def _error_responses(self, operation: dict[str, Any]) -> dict[str, OpenApiResponse]:
         params = operation.get("parameters", [])
         in_query = [p["name"] for p in params if p["in"] == "query"]
         has_ids = any(p["in"] == "path" for p in params)
@@ -173,7 +179,7 @@ class ServiceAutoSchema(AutoSchema):
             found["429"] = problem(429, _ERROR_DESCRIPTIONS["429"])
         return found
 
-    def get_operation(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None or not self._is_routed():
             return operation
@@ -184,13 +190,14 @@ class ServiceAutoSchema(AutoSchema):
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
-    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):  # type: ignore[no-untyped-def]
+    def _get_response_for_code(self, serializer: Any, status_code: int | str, media_types: list[str] | None = None,
+                               direction: str = "response") -> dict[str, Any]:
         """An error answer is problem JSON: a bare description or the Problem serializer gets its media type."""
         if direction == "response" and str(status_code)[:1] in "45" and media_types is None:
             inner = serializer.response if isinstance(serializer, OpenApiResponse) else serializer
             if inner is None or inner is ProblemSerializer or isinstance(inner, ProblemSerializer):
                 if inner is None:
                     description = serializer.description if isinstance(serializer, OpenApiResponse) else ""
-                    serializer = problem(int(status_code), description or "Error.")
+                    serializer = problem(int(status_code), str(description) or "Error.")
                 media_types = PROBLEM_MEDIA_TYPES
         return super()._get_response_for_code(serializer, status_code, media_types, direction)

@@ -27,6 +27,7 @@ A subclass whose fields depend on the request must not use these bases.
 from __future__ import annotations
 
 import copy
+from typing import ClassVar
 
 from rest_framework import serializers
 
@@ -54,15 +55,17 @@ def _copy_for_instance(field: serializers.Field) -> serializers.Field:
     return copy.deepcopy(field)
 
 
-class FieldsBuiltOnce:
+class FieldsBuiltOnce(serializers.Serializer):
     """Build the fields once per serializer class; give each instance copies (see the module's docstring)."""
+
+    _fields_template: ClassVar[dict[str, serializers.Field]]  # set on each class at its first get_fields
 
     def get_fields(self) -> dict[str, serializers.Field]:
         cls = type(self)
         template: dict[str, serializers.Field] | None = cls.__dict__.get("_fields_template")
         if template is None:
-            template = super().get_fields()  # type: ignore[misc]
-            cls._fields_template = template  # type: ignore[attr-defined]
+            template = super().get_fields()
+            cls._fields_template = template
         return {name: _copy_for_instance(field) for name, field in template.items()}
 
 

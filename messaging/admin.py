@@ -6,12 +6,23 @@ the AUDITOR sees all of it read-only (view permission only).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import in_public_schema
 from messaging.models import Batch, Conversation, Message, MessageStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _BatchCounts(TypedDict):
+    n_queued: int
+    n_sent: int
+    n_failed: int
 
 
 class TenantOnlyAdmin(admin.ModelAdmin):
@@ -21,7 +32,7 @@ class TenantOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # messages are sent through the API, which queues and paces them
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -40,7 +51,7 @@ class MessageAdmin(TenantOnlyAdmin):
     def short_text(self, obj: Message) -> str:
         return (obj.text[:60] + "…") if len(obj.text) > 60 else obj.text
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -52,7 +63,7 @@ class BatchAdmin(TenantOnlyAdmin):
                        "completed_at")
     list_select_related = ("session",)
 
-    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Batch]:
         delivered = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]
         return super().get_queryset(request).annotate(
             n_queued=Count("messages", filter=Q(messages__status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])),
@@ -61,18 +72,18 @@ class BatchAdmin(TenantOnlyAdmin):
         )
 
     @admin.display(description="queued / sending")
-    def queued(self, obj: Batch) -> int:
+    def queued(self, obj: WithAnnotations[Batch, _BatchCounts]) -> int:
         return obj.n_queued
 
     @admin.display(description="sent or better")
-    def sent_or_better(self, obj: Batch) -> int:
+    def sent_or_better(self, obj: WithAnnotations[Batch, _BatchCounts]) -> int:
         return obj.n_sent
 
     @admin.display(description="failed")
-    def failed(self, obj: Batch) -> int:
+    def failed(self, obj: WithAnnotations[Batch, _BatchCounts]) -> int:
         return obj.n_failed
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import APIView, GenericAPIView
+from config.api import APIView, AuthenticatedRequest, GenericAPIView
 from config.schema import problem
 from messaging import selectors, services
 from messaging.permissions import BulkAccess, ConversationsAccess, MessagesAccess, StatsAccess
@@ -24,6 +25,9 @@ from messaging.serializers import (
     StatsFilterSerializer,
     StatsSerializer,
 )
+
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
 
 SEND_EXAMPLE = OpenApiExample("Text", request_only=True, value={
     "session": "support", "to": "+49 151 1234 5678", "type": "text", "text": "Your order has shipped."})
@@ -47,9 +51,9 @@ MESSAGE_EXAMPLE = OpenApiExample("Queued message", response_only=True, status_co
 class _TypedBodyExtension(OpenApiSerializerExtension):
     """The fields a message ``type`` needs, as the serializer's ``validate`` demands them (``anyOf`` variants)."""
 
-    variants: list[tuple[list[str], dict]] = []
+    variants: list[tuple[list[str], dict[str, Any]]] = []
 
-    def map_serializer(self, auto_schema, direction):  # type: ignore[no-untyped-def]
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
         schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
         if direction == "request":
             # A pattern, not an enum: the enum post-processing would name each of these lists as a component.
@@ -99,7 +103,7 @@ class SendView(APIView):
                                 detail="The session is SCAN_QR_CODE; messages can be sent only while it is WORKING.")},
         examples=[SEND_EXAMPLE, IMAGE_EXAMPLE, MESSAGE_EXAMPLE],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -128,7 +132,7 @@ class BulkView(APIView):
                                 code="session_not_ready", title="Session not ready",
                                 detail="The session is STOPPED; messages can be sent only while it is WORKING.")},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = BulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -145,7 +149,7 @@ class BatchView(APIView):
     permission_classes = [BulkAccess]
 
     @extend_schema(tags=["messages"], summary="Progress of a bulk send", responses={200: BatchSerializer})
-    def get(self, request: Request, batch_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, batch_id: str) -> Response:
         batch = selectors.batch_get_for(user=request.user, batch_id=batch_id)
         if services.batches_complete(batch_id=batch.pk):
             batch.refresh_from_db(fields=["completed_at"])
@@ -158,7 +162,7 @@ class MessageListView(GenericAPIView):
 
     @extend_schema(tags=["messages"], summary="List messages (newest first, cursor-paginated)",
                    parameters=[MessageFilterSerializer], responses={200: MessageSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = MessageFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.message_list(user=request.user, filters=filters.validated_data))
@@ -169,7 +173,7 @@ class MessageDetailView(APIView):
     permission_classes = [MessagesAccess]
 
     @extend_schema(tags=["messages"], summary="Get a message", responses={200: MessageSerializer})
-    def get(self, request: Request, message_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, message_id: str) -> Response:
         return Response(MessageSerializer(selectors.message_get_for(user=request.user, message_id=message_id)).data)
 
 
@@ -181,7 +185,7 @@ class MessageRetryView(APIView):
                    responses={202: MessageSerializer,
                               409: problem(409, "Not a failed outbound message (`conflict`).",
                                            detail="Only failed outbound messages can be retried.")})
-    def post(self, request: Request, message_id: str) -> Response:
+    def post(self, request: AuthenticatedRequest, message_id: str) -> Response:
         message = services.message_retry(
             message=selectors.message_get_for(user=request.user, message_id=message_id))
         return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
@@ -192,7 +196,7 @@ class StatsView(APIView):
 
     @extend_schema(tags=["messages"], summary="Message counts by status, direction and day",
                    parameters=[StatsFilterSerializer], responses={200: StatsSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = StatsFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
@@ -206,7 +210,7 @@ class ConversationListView(GenericAPIView):
 
     @extend_schema(tags=["conversations"], summary="List conversations (newest first)",
                    responses={200: ConversationSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         page = self.paginate_queryset(selectors.conversation_list(user=request.user))
         return self.get_paginated_response(ConversationSerializer(page, many=True).data)
 
@@ -215,7 +219,7 @@ class ConversationDetailView(APIView):
     permission_classes = [ConversationsAccess]
 
     @extend_schema(tags=["conversations"], summary="Get a conversation", responses={200: ConversationSerializer})
-    def get(self, request: Request, conversation_id: str) -> Response:
+    def get(self, request: AuthenticatedRequest, conversation_id: str) -> Response:
         conversation = selectors.conversation_get_for(user=request.user, conversation_id=conversation_id)
         return Response(ConversationSerializer(conversation).data)
 
@@ -225,7 +229,7 @@ class ConversationDetailView(APIView):
                    request=ConversationAssignSerializer, responses={200: ConversationSerializer},
                    examples=[OpenApiExample("Assign", request_only=True,
                                             value={"assigned_to": "e4c038a0-68dc-42f2-bb15-6494de6f6349"})])
-    def patch(self, request: Request, conversation_id: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, conversation_id: str) -> Response:
         serializer = ConversationAssignSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         conversation = selectors.conversation_get_for(user=request.user, conversation_id=conversation_id)

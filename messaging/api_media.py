@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import renderers
-from rest_framework.request import Request
 
-from config.api import APIView
+from config.api import APIView, AuthenticatedRequest
 from config.problems import NotFound, ServiceUnavailable
 from config.schema import problem
 from messaging import media as media_service
@@ -26,7 +26,8 @@ class AnyMediaRenderer(renderers.BaseRenderer):
     charset = None
     render_style = "binary"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
         return renderers.JSONRenderer().render(data)
 
 
@@ -48,7 +49,7 @@ class MessageMediaView(APIView):
                          detail="The media storage cannot be read now; try again later."),
         },
     )
-    def get(self, request: Request, message_id: str) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, message_id: str) -> FileResponse:
         message = selectors.message_get_for(user=request.user, message_id=message_id)
         try:
             handle, mimetype, filename = media_service.media_open(message=message)
@@ -59,9 +60,10 @@ class MessageMediaView(APIView):
         base_type = mimetype.split(";", 1)[0].strip().lower()
         response = FileResponse(handle, content_type=mimetype,
                                 as_attachment=base_type not in media_service.INLINE_MIMETYPES, filename=filename)
-        if not response.has_header("Content-Length") and isinstance(getattr(handle, "size", None), int):
+        size = getattr(handle, "size", None)
+        if not response.has_header("Content-Length") and isinstance(size, int):
             # A streamed object cannot be measured by seeking; the storage told its length.
-            response["Content-Length"] = str(handle.size)
+            response["Content-Length"] = str(size)
         response["X-Content-Type-Options"] = "nosniff"
         # Whatever the file claims to be, it never runs as a page of this origin.
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 
-from config.ids import uuid7_many
+from config.ids import RowId, uuid7_many
 from messaging.models import Conversation, Message
 
 # The columns a bulk insert sets; the first four differ per row, the rest are one value for the whole batch.
@@ -44,7 +44,7 @@ def _copy_text(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def conversations_touch(*, session_id: object, chat_ids: Sequence[str], at: datetime) -> dict[str, uuid.UUID]:
+def conversations_touch(*, session_id: RowId, chat_ids: Sequence[str], at: datetime) -> dict[str, uuid.UUID]:
     """chat id → conversation id for ``chat_ids`` (distinct), in one statement: missing conversations are
     created and every one gets ``last_message_at = at``."""
     table = Conversation._meta.db_table

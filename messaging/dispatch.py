@@ -15,6 +15,7 @@ import random
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from config.ids import RowId
 from messaging import bulk_sql, pacing, status
 from messaging.models import Conversation, Message, MessageStatus, MessageType
 from messaging.recipients import is_phone_chat
@@ -126,7 +128,7 @@ class _NumberChecks:
 
 
 def _send(client: WahaClient, session: Session, message: Message, chat_id: str) -> Any:
-    common = {"session": session.waha_name, "chat_id": chat_id, "reply_to": message.reply_to or None}
+    common: dict[str, Any] = {"session": session.waha_name, "chat_id": chat_id, "reply_to": message.reply_to or None}
     if message.type == MessageType.TEXT:
         return client.send_text(text=message.text, message_id=message.wa_id or None, **common)
     if message.type == MessageType.LOCATION:
@@ -138,11 +140,11 @@ def _send(client: WahaClient, session: Session, message: Message, chat_id: str) 
         # WAHA needs a mimetype (PROTOCOL §4); the API lets clients omit it.
         media["mimetype"] = mimetypes.guess_type(media.get("filename") or media.get("url", ""))[0] or (
             "application/octet-stream")
-    sender = {MessageType.IMAGE: client.send_image, MessageType.FILE: client.send_file,
-              MessageType.VIDEO: client.send_video}.get(message.type)
     if message.type == MessageType.VOICE:
         return client.send_voice(file=media, message_id=message.wa_id or None, **common)
-    return sender(file=media, caption=message.text or None, message_id=message.wa_id or None, **common)
+    senders: dict[str, Callable[..., Any]] = {MessageType.IMAGE: client.send_image, MessageType.FILE: client.send_file,
+                                              MessageType.VIDEO: client.send_video}
+    return senders[message.type](file=media, caption=message.text or None, message_id=message.wa_id or None, **common)
 
 
 def _typing_first(client: WahaClient, session: Session, message: Message, chat_id: str) -> None:
@@ -273,7 +275,7 @@ def _record_all(outcomes: list[Outcome]) -> None:
     logger.info("dispatch.batch_sent session_id=%s count=%s", session_id, len(sent))
 
 
-def dispatch_session(*, session_id: object) -> DispatchResult:
+def dispatch_session(*, session_id: RowId) -> DispatchResult:
     """Send the session's due messages for a bounded time slice."""
     token = uuid.uuid4().hex
     if not pacing.dispatcher_lock(session_id, token):
@@ -319,7 +321,7 @@ def _deliver_all(client: WahaClient, session: Session, messages: list[Message]) 
         checks.save()
 
 
-def _seconds_until_next_due(session_id: object) -> float | None:
+def _seconds_until_next_due(session_id: RowId) -> float | None:
     """0 when messages are due now, the wait until the next retry, or None when nothing is queued."""
     due = (Message.objects.filter(session_id=session_id, status=MessageStatus.QUEUED)
            .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first())

@@ -22,6 +22,7 @@ from django.db.models import DateTimeField, F, JSONField, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from config.ids import RowId
 from messaging import media as media_service
 from messaging.models import Conversation, Direction, Message, MessageType
 from messaging.status import JsonbAppend, initial_status
@@ -108,7 +109,7 @@ def _contact_name(payload: Mapping[str, Any]) -> str:
     return ""
 
 
-def inbound_message_record(*, session_id: object, payload: Any, now: dt.datetime | None = None) -> InboundResult:
+def inbound_message_record(*, session_id: RowId, payload: Any, now: dt.datetime | None = None) -> InboundResult:
     """A ``message`` event: the inbound message, and its conversation's name, unread count and time.
 
     Idempotent on the WhatsApp id: WAHA can announce one message in several
@@ -164,7 +165,7 @@ def inbound_message_record(*, session_id: object, payload: Any, now: dt.datetime
                          fetch_media=bool(media and media.get("state") == media_service.PENDING))
 
 
-def _target(session_id: object, message_id: Any) -> Message | None:
+def _target(session_id: RowId, message_id: Any) -> Message | None:
     """The message (either direction) with this full or bare WhatsApp id, locked for update."""
     if not isinstance(message_id, str) or not message_id:
         return None
@@ -172,7 +173,7 @@ def _target(session_id: object, message_id: Any) -> Message | None:
             .order_by("created_at").first())
 
 
-def message_revoked_apply(*, session_id: object, payload: Any, at: dt.datetime) -> InboundResult:
+def message_revoked_apply(*, session_id: RowId, payload: Any, at: dt.datetime) -> InboundResult:
     """``message.revoked``: the message was deleted for everyone; its text is kept, ``revoked_at`` set."""
     if not isinstance(payload, Mapping):
         return _ignored("payload is not an object")
@@ -188,7 +189,7 @@ def message_revoked_apply(*, session_id: object, payload: Any, at: dt.datetime) 
     return InboundResult(APPLIED, message=message)
 
 
-def message_edited_apply(*, session_id: object, payload: Any, at: dt.datetime) -> InboundResult:
+def message_edited_apply(*, session_id: RowId, payload: Any, at: dt.datetime) -> InboundResult:
     """``message.edited``: new text and ``edited_at``; the replaced text goes to the message's log.
 
     Edits are unordered like every event: one older than the edit already
@@ -211,7 +212,7 @@ def message_edited_apply(*, session_id: object, payload: Any, at: dt.datetime) -
     return InboundResult(APPLIED, message=message)
 
 
-def message_reaction_apply(*, session_id: object, payload: Any) -> InboundResult:
+def message_reaction_apply(*, session_id: RowId, payload: Any) -> InboundResult:
     """``message.reaction``: ``reactions[who] = emoji``; an empty emoji removes that person's reaction."""
     if not isinstance(payload, Mapping) or not isinstance(payload.get("reaction"), Mapping):
         return _ignored("payload has no reaction")

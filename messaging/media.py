@@ -30,10 +30,11 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, InvalidStorageError, Storage, storages
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from config.ids import RowId
 from messaging.models import Direction, Message
 from sessions_waha.waha import (
     WahaError,
@@ -42,6 +43,7 @@ from sessions_waha.waha import (
     WahaNotFound,
     WahaUnauthorized,
 )
+from tenants.connection import current_schema
 
 logger = logging.getLogger("messaging.media")
 
@@ -116,7 +118,7 @@ def _safe_filename(message: Message, media: Mapping[str, Any], downloaded: str |
     return f"media{extension}"
 
 
-def _mark(message_pk: object, **changes: Any) -> dict[str, Any] | None:
+def _mark(message_pk: RowId, **changes: Any) -> dict[str, Any] | None:
     """Merge ``changes`` into the message's media under a row lock; None if it is already stored."""
     with transaction.atomic():
         locked = Message.objects.select_for_update().filter(pk=message_pk).only("media").first()
@@ -176,7 +178,7 @@ def media_fetch(*, message: Message) -> bool:
     filename = _safe_filename(message, media, downloaded.filename, mimetype)
     storage = media_storage()
     try:
-        name = storage.save(f"{connection.schema_name}/{message.pk}/{filename}", ContentFile(downloaded.content))
+        name = storage.save(f"{current_schema()}/{message.pk}/{filename}", ContentFile(downloaded.content))
     except OSError as exc:
         _mark(message.pk, attempts=attempts)
         logger.warning("media.store_failed message_id=%s error=%s", message.pk, type(exc).__name__)

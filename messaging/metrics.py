@@ -8,10 +8,12 @@ the database when /metrics is scraped, so it is right whoever enqueued.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
-from django.db import connection
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
+
+from tenants.connection import tenant_connection
 
 MESSAGE_STATUS = Counter(
     "messages_status_total", "Messages entering each status, by tenant.", ["tenant", "status"],
@@ -29,6 +31,7 @@ def _slug_of(schema_name: str) -> str:
 
 def _tenant() -> str:
     """The tenant's slug, also inside ``schema_context`` (workers), where only the schema is known."""
+    connection = tenant_connection()
     return getattr(connection.tenant, "slug", None) or _slug_of(connection.schema_name)
 
 
@@ -44,12 +47,12 @@ def retry_scheduled(reason: str) -> None:
 class QueueDepthCollector:
     """``messages_queue_depth{tenant,status}``: queued and sending messages, read at scrape time."""
 
-    def describe(self):  # type: ignore[no-untyped-def]
+    def describe(self) -> Iterator[GaugeMetricFamily]:
         # Registration asks for the names; without this it would query the database at import time.
         yield GaugeMetricFamily("messages_queue_depth", "Outbound messages not yet handed to WAHA.",
                                 labels=["tenant", "status"])
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from django.db.models import Count
         from django_tenants.utils import tenant_context
 

@@ -13,10 +13,12 @@ import random
 import time
 
 from django.conf import settings
-from django.db import connection
 from django_redis import get_redis_connection
+from redis import Redis
 
+from config.ids import RowId
 from sessions_waha.models import Session
+from tenants.connection import current_schema
 
 logger = logging.getLogger("messaging.pacing")
 
@@ -28,38 +30,38 @@ def _lock_seconds() -> int:
     return settings.DISPATCH_LOCK_SECONDS
 
 
-def _redis():  # type: ignore[no-untyped-def]
+def _redis() -> Redis:
     return get_redis_connection("default")
 
 
-def _key(kind: str, session_id: object) -> str:
-    return f"msg:{kind}:{connection.schema_name}:{session_id}"
+def _key(kind: str, session_id: RowId) -> str:
+    return f"msg:{kind}:{current_schema()}:{session_id}"
 
 
-def dispatcher_lock(session_id: object, token: str) -> bool:
+def dispatcher_lock(session_id: RowId, token: str) -> bool:
     """Take the session's dispatcher lock (one sender per session across all workers)."""
     return bool(_redis().set(_key("lock", session_id), token, nx=True, ex=_lock_seconds()))
 
 
-def dispatcher_lock_extend(session_id: object, token: str) -> None:
+def dispatcher_lock_extend(session_id: RowId, token: str) -> None:
     redis = _redis()
     key = _key("lock", session_id)
     if redis.get(key) == token.encode():
         redis.expire(key, _lock_seconds())
 
 
-def dispatcher_unlock(session_id: object, token: str) -> None:
+def dispatcher_unlock(session_id: RowId, token: str) -> None:
     # Delete only our own lock: compare-and-delete in one round trip.
     _redis().eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
                   1, _key("lock", session_id), token)
 
 
-def kick_claim(session_id: object, seconds: int = 15) -> bool:
+def kick_claim(session_id: RowId, seconds: int = 15) -> bool:
     """True when no dispatch is already scheduled for the session (then one should be)."""
     return bool(_redis().set(_key("kick", session_id), "1", nx=True, ex=seconds))
 
 
-def kick_release(session_id: object) -> None:
+def kick_release(session_id: RowId) -> None:
     _redis().delete(_key("kick", session_id))
 
 

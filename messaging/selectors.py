@@ -17,6 +17,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
 from accounts.principals import ApiKeyPrincipal, session_scope
+from config.ids import RowId
 from config.problems import InvalidInput, NotFound
 from messaging.models import Batch, Conversation, Message, MessageStatus
 from sessions_waha.models import Session
@@ -29,7 +30,7 @@ def _scoped_messages(user: Caller) -> QuerySet[Message]:
     # instead of building a Session per row; skip columns the API never shows.
     messages = Message.objects.annotate(session_phone=F("session__phone")).defer(
         "attempt_log", "next_attempt_at", "sending_started_at", "updated_at", "ack_level")
-    if user.role == Role.AGENT:
+    if isinstance(user, User) and user.role == Role.AGENT:  # an API key is never an AGENT
         messages = messages.filter(conversation__assigned_to=user)
     if (sessions := session_scope(user)) is not None:
         messages = messages.filter(session_id__in=sessions)
@@ -59,7 +60,7 @@ def message_list(*, user: Caller, filters: dict[str, Any]) -> QuerySet[Message]:
     return messages
 
 
-def message_get_for(*, user: Caller, message_id: object) -> Message:
+def message_get_for(*, user: Caller, message_id: RowId) -> Message:
     message = _scoped_messages(user).filter(pk=message_id).first()
     if message is None:
         raise NotFound("No message with this id.")
@@ -82,21 +83,21 @@ def session_by_reference(reference: str) -> Session:
 
 def conversation_list(*, user: Caller) -> QuerySet[Conversation]:
     conversations = Conversation.objects.select_related("session", "assigned_to")
-    if user.role == Role.AGENT:
+    if isinstance(user, User) and user.role == Role.AGENT:  # an API key is never an AGENT
         conversations = conversations.filter(assigned_to=user)
     if (sessions := session_scope(user)) is not None:
         conversations = conversations.filter(session_id__in=sessions)
     return conversations
 
 
-def conversation_get_for(*, user: Caller, conversation_id: object) -> Conversation:
+def conversation_get_for(*, user: Caller, conversation_id: RowId) -> Conversation:
     conversation = conversation_list(user=user).filter(pk=conversation_id).first()
     if conversation is None:
         raise NotFound("No conversation with this id.")
     return conversation
 
 
-def batch_get_for(*, user: Caller, batch_id: object) -> Batch:
+def batch_get_for(*, user: Caller, batch_id: RowId) -> Batch:
     batches = Batch.objects.filter(pk=batch_id)
     if (sessions := session_scope(user)) is not None:
         batches = batches.filter(session_id__in=sessions)
@@ -115,7 +116,7 @@ def batch_progress(*, batch: Batch) -> dict[str, Any]:
 
 
 def message_stats(*, user: Caller, since: dt.datetime | None, until: dt.datetime | None,
-                  session: object | None) -> dict[str, Any]:
+                  session: RowId | None) -> dict[str, Any]:
     """Totals by status, by direction and per day of what the caller may see; see ``messaging.stats`` for how it
     stays fast."""
     from messaging.stats import message_stats as compute

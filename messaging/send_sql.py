@@ -20,7 +20,7 @@ from django.db import DEFAULT_DB_ALIAS
 from accounts.models import Role, User
 from apikeys.models import ApiKey
 from config import db_statements
-from config.ids import uuid7
+from config.ids import RowId, uuid7
 from messaging import bulk_sql, status
 from messaging.models import Conversation, Direction, Message
 from sessions_waha.models import Session, SessionStatus
@@ -140,8 +140,8 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-def message_queue(*, schema_name: str, sender_id: object, roles: frozenset[str], session_reference: str,
-                  chat_id: str, content: Any, now: datetime, api_key_id: object | None = None) -> QueueOutcome:
+def message_queue(*, schema_name: str, sender_id: RowId, roles: frozenset[str], session_reference: str,
+                  chat_id: str, content: Any, now: datetime, api_key_id: RowId | None = None) -> QueueOutcome:
     """Queue one outbound message if the sender (active, one of ``roles``) may write into this chat of this
     WORKING session, in one autocommit statement; report what stood in the way otherwise.
 
@@ -160,9 +160,10 @@ def message_queue(*, schema_name: str, sender_id: object, roles: frozenset[str],
         "type": content.type, "text": content.text, "media": _json(content.media),
         "location": _json(content.location), "reply_to": content.reply_to,
     }
-    role, session_id, status, phone, conversation_id, inserted_id, stored_before, session_allowed = (
-        db_statements.fetch_one_retrying(_sql_for(schema_name, roles, retry=False, sender_kind=sender_kind), params,
-                                         retry_sql=_sql_for(schema_name, roles, retry=True, sender_kind=sender_kind)))
+    row = db_statements.fetch_one_retrying(_sql_for(schema_name, roles, retry=False, sender_kind=sender_kind), params,
+                                           retry_sql=_sql_for(schema_name, roles, retry=True, sender_kind=sender_kind))
+    assert row is not None, "the statement selects from a one-row VALUES list"
+    role, session_id, status, phone, conversation_id, inserted_id, stored_before, session_allowed = row
     message = None
     if inserted_id is not None or stored_before:
         message = _stored_message(
@@ -170,6 +171,6 @@ def message_queue(*, schema_name: str, sender_id: object, roles: frozenset[str],
             created_by_id=sender_id if api_key_id is None else None, created_by_key_id=api_key_id,
             type=content.type, chat_id=chat_id, text=content.text, media=content.media, location=content.location,
             reply_to=content.reply_to, next_attempt_at=now, created_at=now, updated_at=now)
-        message.session_phone = phone
+        message.session_phone = phone  # type: ignore[attr-defined]  # as messaging.selectors annotates it
     return QueueOutcome(sender_role=role, session_id=session_id, session_status=status, session_phone=phone or "",
                         session_allowed=session_allowed is not False, message=message)

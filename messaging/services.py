@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.principals import ApiKeyPrincipal, is_api_key, may_use_session
-from config.ids import uuid7_many
+from config.ids import RowId, uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
 from config.quiet import QuietWindow
 from messaging import bulk_sql, metrics, send_sql, status
@@ -37,6 +37,7 @@ from messaging.permissions import MessagesAccess
 from messaging.personalise import Template, TemplateError, VariablesError, template_parse, variables_check
 from messaging.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
+from tenants.connection import current_schema
 
 logger = logging.getLogger("messaging")
 
@@ -103,7 +104,7 @@ class MessageContent:
     location: dict[str, Any] | None = None
     reply_to: str = ""
 
-    def fingerprint(self, *, session_id: object, chat_id: str) -> str:
+    def fingerprint(self, *, session_id: RowId, chat_id: str) -> str:
         """Hash of the request, to tell a retried request from a different one."""
         body = {"session": str(session_id), "to": chat_id, "type": self.type, "text": self.text,
                 "media": self.media, "location": self.location, "reply_to": self.reply_to}
@@ -145,7 +146,7 @@ def _queue(*, sender: Sender, session_reference: str, chat_id: str, content: Mes
     """Store the message (one statement, ``messaging.send_sql``) or raise what stood in the way."""
     try:
         outcome = send_sql.message_queue(
-            schema_name=connection.schema_name, sender_id=sender.user_id, api_key_id=sender.api_key_id,
+            schema_name=current_schema(), sender_id=sender.user_id, api_key_id=sender.api_key_id,
             roles=SENDER_ROLES, session_reference=session_reference, chat_id=chat_id, content=content,
             now=timezone.now())
     except (OperationalError, InterfaceError) as exc:
@@ -286,7 +287,7 @@ def message_retry(*, message: Message) -> Message:
     return message
 
 
-def conversation_assign(*, conversation: Conversation, assignee_id: object) -> Conversation:
+def conversation_assign(*, conversation: Conversation, assignee_id: RowId) -> Conversation:
     """Assign the conversation to an active user of this tenant (or to nobody)."""
     if assignee_id is None:
         conversation.assigned_to = None
@@ -310,7 +311,7 @@ KICK_LOOK_AGAIN_SECONDS = 0.5
 _kicked = QuietWindow(KICK_QUIET_SECONDS)
 
 
-def dispatch_kick(*, session_id: object) -> None:
+def dispatch_kick(*, session_id: RowId) -> None:
     """Make sure a worker will send this session's due messages soon.
 
     Never raises: with Redis or the broker down the messages stay queued in
@@ -319,7 +320,7 @@ def dispatch_kick(*, session_id: object) -> None:
     from messaging import pacing
     from messaging.tasks import dispatch_session
 
-    args = [connection.schema_name, str(session_id)]
+    args = (current_schema(), str(session_id))
     if _kicked.quiet(tuple(args)):
         return  # this process enqueued a dispatch moments ago, and the look after it is scheduled
     try:
@@ -332,7 +333,7 @@ def dispatch_kick(*, session_id: object) -> None:
         logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)
 
 
-def batches_complete(*, batch_id: object | None = None) -> int:
+def batches_complete(*, batch_id: RowId | None = None) -> int:
     """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one)."""
     open_messages = Message.objects.filter(batch=OuterRef("pk"), status__in=OPEN_STATUSES)
     batches = Batch.objects.all() if batch_id is None else Batch.objects.filter(pk=batch_id)

@@ -19,6 +19,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from config.ids import RowId
 from messaging.models import DailyCount, Direction, Message, MessageStatus, StatsState
 
 UTC = dt.UTC
@@ -67,8 +68,8 @@ def _rebuild_day(day: dt.date) -> None:
             [day, _day_start(day), _day_start(day + dt.timedelta(days=1))])
 
 
-def _live(since: dt.datetime | None, until: dt.datetime | None, session: object | None,
-          sessions: Collection[object] | None) -> QuerySet:
+def _live(since: dt.datetime | None, until: dt.datetime | None, session: RowId | None,
+          sessions: Collection[RowId] | None) -> QuerySet:
     messages = Message.objects.all()
     if since:
         messages = messages.filter(created_at__gte=since)
@@ -82,8 +83,8 @@ def _live(since: dt.datetime | None, until: dt.datetime | None, session: object 
             .annotate(n=Count("id")).order_by())
 
 
-def _rolled(first_day: dt.date, end_day: dt.date, session: object | None,
-            sessions: Collection[object] | None) -> QuerySet:
+def _rolled(first_day: dt.date, end_day: dt.date, session: RowId | None,
+            sessions: Collection[RowId] | None) -> QuerySet:
     rows = DailyCount.objects.filter(day__gte=first_day, day__lt=end_day)
     if session:
         rows = rows.filter(session_id=session)
@@ -97,8 +98,8 @@ def _ceil_day(moment: dt.datetime) -> dt.date:
     return moment.date() if moment == _day_start(moment.date()) else moment.date() + dt.timedelta(days=1)
 
 
-def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None,
-                  sessions: Collection[object] | None = None) -> dict[str, Any]:
+def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: RowId | None,
+                  sessions: Collection[RowId] | None = None) -> dict[str, Any]:
     """Totals by status, by direction and per day (outbound, inbound, failed) for [since, until), of one
     ``session`` or all, and only of ``sessions`` when given (an API key bound to them)."""
     rows: list[tuple[dt.date, str, str, int]] = []
@@ -110,7 +111,8 @@ def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, sessi
     if state and first_full < end_full:
         rows += [(r["day"], r["direction"], r["status"], r["n"])
                  for r in _rolled(first_full, end_full, session, sessions)]
-        edges = [(since, _day_start(first_full)) if since else None, (_day_start(end_full), until)]
+        edges: list[tuple[dt.datetime | None, dt.datetime | None] | None] = [
+            (since, _day_start(first_full)) if since else None, (_day_start(end_full), until)]
     else:
         edges = [(since, until)]
     for edge in filter(None, edges):

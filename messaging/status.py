@@ -27,7 +27,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -36,6 +36,7 @@ from django.db.models import F, Func, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.ids import RowId
 from messaging import metrics
 from messaging.models import Direction, Message, MessageStatus, PendingAck
 
@@ -181,7 +182,8 @@ def _append(entry: dict[str, Any]) -> JsonbAppend:
 
 
 # The timestamps a move to each status fills, skipped steps included (an ack READ also says it was delivered).
-_STAMPS = {SENT: ("sent_at",), DELIVERED: ("sent_at", "delivered_at"), READ: ("sent_at", "delivered_at", "read_at")}
+_STAMPS: dict[str, tuple[str, ...]] = {
+    SENT: ("sent_at",), DELIVERED: ("sent_at", "delivered_at"), READ: ("sent_at", "delivered_at", "read_at")}
 
 
 def _forward(queryset: QuerySet[Message], move: Move, **changes: Any) -> int:
@@ -194,7 +196,7 @@ def _forward(queryset: QuerySet[Message], move: Move, **changes: Any) -> int:
 # ------------------------------------------------------------------ the send pipeline
 
 
-def messages_claim(*, session_id: object, limit: int) -> list[Any]:
+def messages_claim(*, session_id: RowId, limit: int) -> list[Any]:
     """``queued`` → ``sending`` for up to ``limit`` due messages of the session (attempt + 1); their ids.
 
     One statement on the partial index ``message_due``; ``SKIP LOCKED`` means a second dispatcher can never
@@ -261,7 +263,7 @@ def messages_sent(results: Sequence[tuple[object, str, str, dict[str, Any]]], *,
 
 def message_retry_later(*, message: Message, delay_seconds: float, attempt: dict[str, Any], reason: str) -> None:
     """A transient failure: back to ``queued``, due again after ``delay_seconds``."""
-    due = timezone.now() + timezone.timedelta(seconds=delay_seconds)
+    due = timezone.now() + timedelta(seconds=delay_seconds)
     messages_move(Message.objects.filter(pk=message.pk), RETRY_LATER, next_attempt_at=due, updated_at=timezone.now(),
                   attempt_log=_append(attempt), error_code=attempt.get("error", "")[:50],
                   error_detail=attempt.get("detail", "")[:500])
@@ -288,7 +290,7 @@ def message_failed(*, message: Message, code: str, detail: str, attempt: dict[st
         logger.warning("message.failed message_id=%s code=%s", message.pk, code)
 
 
-def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
+def messages_fail_open(*, session_id: RowId, code: str, detail: str) -> int:
     """Fail the session's queued and sending messages (the session is gone: they can never go out)."""
     now = timezone.now()
     failed = messages_move(Message.objects.filter(session_id=session_id), SESSION_GONE, failed_at=now,
@@ -341,7 +343,7 @@ def _ack_sql(move: Move | None, *, keep_if_missing: bool) -> str:
           FROM (VALUES (1)) AS one LEFT JOIN moved ON TRUE"""  # noqa: S608 - fixed fragments only  # nosec B608
 
 
-def message_ack_apply(*, session_id: object, wa_id: str, ack: int, keep_if_missing: bool = True) -> bool:
+def message_ack_apply(*, session_id: RowId, wa_id: str, ack: int, keep_if_missing: bool = True) -> bool:
     """Apply a WAHA ack to the outbound message with this bare WhatsApp id.
 
     One statement (this runs for every ack webhook): it raises ``ack_level``,
@@ -365,7 +367,7 @@ def message_ack_apply(*, session_id: object, wa_id: str, ack: int, keep_if_missi
     return True
 
 
-def pending_acks_apply(*, session_id: object, wa_ids: list[str]) -> None:
+def pending_acks_apply(*, session_id: RowId, wa_ids: list[str]) -> None:
     """Apply acks that arrived before these messages' ids were stored."""
     if not wa_ids:
         return

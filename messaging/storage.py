@@ -72,6 +72,10 @@ class ObjectStream:
 class InboundMediaS3Storage(S3Storage):
     """``S3Storage`` with streamed reads, ``OSError`` failures and short timeouts (module docstring)."""
 
+    # Set by S3Storage from its settings; declared for the type checker.
+    client_config: Config
+    bucket_name: str
+
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         # S3Storage built its Config from addressing_style and signature_version; keep those, add timeouts.

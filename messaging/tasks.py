@@ -36,7 +36,7 @@ def dispatch_session(schema_name: str, session_id: str) -> None:
 
 def _schedule(schema_name: str, session_id: str, *, countdown: float) -> None:
     if pacing.kick_claim(session_id, seconds=int(countdown) + 30):
-        dispatch_session.apply_async(args=[schema_name, session_id], countdown=countdown, retry=False)
+        dispatch_session.apply_async(args=(schema_name, session_id), countdown=countdown, retry=False)
 
 
 @shared_task(name="messaging.sweep", ignore_result=True)

@@ -8,12 +8,16 @@ link a phone to the tenant, which is a change).
 from __future__ import annotations
 
 import logging
+import uuid
+from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -22,7 +26,7 @@ from config.problems import ServiceError
 from sessions_waha import services
 from sessions_waha.models import Session, SessionStatus
 
-BADGE_COLOURS = {
+BADGE_COLOURS: dict[str, str] = {
     SessionStatus.WORKING: "#2e7d32", SessionStatus.SCAN_QR_CODE: "#1565c0", SessionStatus.STARTING: "#f9a825",
     SessionStatus.STOPPED: "#757575", SessionStatus.FAILED: "#c62828",
 }
@@ -59,7 +63,7 @@ class SessionAdmin(admin.ModelAdmin):
     )
     change_form_template = "admin/sessions_waha/session/change_form.html"
 
-    def save_model(self, request: HttpRequest, obj: Session, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Session, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         logger.info("session.policy_changed session_id=%s by=%s %s", obj.pk, request.user.pk,
                     " ".join(f"{name}={getattr(obj, name)}" for name in PACING_FIELDS))
@@ -68,7 +72,7 @@ class SessionAdmin(admin.ModelAdmin):
     def badge(self, obj: Session) -> str:
         return status_badge(obj.status)
 
-    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
         return super().get_queryset(request).filter(deleted_at__isnull=True).select_related("waha_server")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -77,13 +81,13 @@ class SessionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # sessions are created through the API (POST /waha/sessions)
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
         return False  # deleting unpairs a phone: done through the API, deliberately
 
     def may_manage(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sessions_waha.change_session")
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
+    def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
         return [
             path("<uuid:session_id>/qr.png", wrap(self.qr_view), name="sessions_waha_session_qr"),
@@ -93,7 +97,8 @@ class SessionAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):  # type: ignore[no-untyped-def]
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
         session = self.get_object(request, object_id)
         if session is not None:
             session = services.session_refresh(session=session, if_stale=True)
@@ -106,12 +111,12 @@ class SessionAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _session(self, request: HttpRequest, session_id) -> Session:  # type: ignore[no-untyped-def]
+    def _session(self, request: HttpRequest, session_id: uuid.UUID) -> Session:
         if not self.has_view_permission(request):
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=session_id)
 
-    def qr_view(self, request: HttpRequest, session_id) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def qr_view(self, request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
         if not self.may_manage(request):
             raise PermissionDenied
         session = self._session(request, session_id)
@@ -123,12 +128,12 @@ class SessionAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    def state_view(self, request: HttpRequest, session_id) -> JsonResponse:  # type: ignore[no-untyped-def]
+    def state_view(self, request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
         session = services.session_refresh(session=self._session(request, session_id), if_stale=False)
         return JsonResponse({"status": session.status, "phone": session.phone,
                              "badge": status_badge(session.status)}, headers={"Cache-Control": "no-store"})
 
-    def action_view(self, request: HttpRequest, session_id, action: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def action_view(self, request: HttpRequest, session_id: uuid.UUID, action: str) -> HttpResponse:
         if not self.may_manage(request) or action not in ACTIONS:
             raise PermissionDenied
         session = self._session(request, session_id)

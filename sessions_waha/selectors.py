@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.principals import session_scope
+from config.ids import RowId
 from config.problems import NotFound
 from sessions_waha.models import Session
 
@@ -18,7 +19,7 @@ def session_list(*, user: object = None) -> QuerySet[Session]:
     return sessions
 
 
-def session_get(*, session_id: object, user: object = None) -> Session:
+def session_get(*, session_id: RowId, user: object = None) -> Session:
     """A live session of the current tenant (that ``user`` may see); anything else is the one 404."""
     session = session_list(user=user).filter(pk=session_id).first()
     if session is None:

@@ -15,13 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.problems import Conflict, InvalidInput, ServiceError
 from sessions_waha.models import Session, SessionStatus
 from sessions_waha.waha import WahaClient, WahaError, WahaNotFound, WahaSessionNotReady, client_for
 from tenants import waha_pool
+from tenants.connection import current_schema
 from tenants.models import Tenant, WahaServer
 
 logger = logging.getLogger("sessions_waha")
@@ -68,7 +69,7 @@ def _unavailable(exc: WahaError, action: str) -> WahaUnavailable:
 
 
 def _current_tenant() -> Tenant:
-    return Tenant.objects.get(schema_name=connection.schema_name)
+    return Tenant.objects.get(schema_name=current_schema())
 
 
 def _waha_name_for(tenant: Tenant, name: str) -> str:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import in_public_schema
 from tenants.models import Domain, SessionRoute, Tenant, WahaServer
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _SessionsUsed(TypedDict):
+    used: int
 
 
 class PublicOnlyAdmin(admin.ModelAdmin):
@@ -17,7 +26,7 @@ class PublicOnlyAdmin(admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return in_public_schema() and super().has_module_permission(request)
 
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return in_public_schema() and super().has_view_permission(request, obj)
 
 
@@ -34,9 +43,10 @@ class TenantAdmin(PublicOnlyAdmin):
     readonly_fields = ("schema_name", "created_at")
     inlines = [DomainInline]
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> tuple[str, ...]:
         # The slug names the schema: it cannot change once the schema exists.
-        return (*self.readonly_fields, "slug") if obj else self.readonly_fields
+        fields = tuple(self.readonly_fields)
+        return (*fields, "slug") if obj else fields
 
 
 @admin.register(Domain)
@@ -68,11 +78,11 @@ class WahaServerAdmin(PublicOnlyAdmin):
     list_display = ("name", "base_url", "sessions_used", "session_capacity", "is_active")
     list_filter = ("is_active",)
 
-    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WahaServer]:
         return super().get_queryset(request).annotate(used=Count("routes"))
 
     @admin.display(description="sessions", ordering="used")
-    def sessions_used(self, obj: WahaServer) -> int:
+    def sessions_used(self, obj: WithAnnotations[WahaServer, _SessionsUsed]) -> int:
         return obj.used
 
 
@@ -88,8 +98,8 @@ class SessionRouteAdmin(PublicOnlyAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -9,17 +9,22 @@ the header is refused rather than guessed at.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from config import db_statements
 from config.logging import tenant_var
 from config.problems import problem_response, tenant_not_found_view
+from tenants.connection import tenant_connection
 from tenants.models import Domain, Tenant
+
+if TYPE_CHECKING:
+    from django_tenants.postgresql_backend.base import FakeTenant
 
 # Host and slug lookups are cached per process for a few seconds: every API
 # request needs them, and they change rarely. A deactivated tenant or a moved
@@ -28,7 +33,7 @@ from tenants.models import Domain, Tenant
 _cache: dict[tuple[str, str], tuple[float, Tenant | None]] = {}
 
 
-def _cached(kind: str, key: str, load) -> Tenant | None:  # type: ignore[no-untyped-def]
+def _cached(kind: str, key: str, load: Callable[[], Tenant | None]) -> Tenant | None:
     now = time.monotonic()
     hit = _cache.get((kind, key))
     if hit and now - hit[0] < settings.TENANT_CACHE_SECONDS:
@@ -40,7 +45,7 @@ def _cached(kind: str, key: str, load) -> Tenant | None:  # type: ignore[no-unty
     return tenant
 
 
-def tenant_cache_clear(**kwargs) -> None:
+def tenant_cache_clear(**kwargs: Any) -> None:
     _cache.clear()
 
 
@@ -89,8 +94,15 @@ def request_tenant(request: HttpRequest) -> Tenant | HttpResponse | None:
     return tenant
 
 
+class TenantRequest(HttpRequest):
+    """A request as this middleware passes it on (for type checking: Django builds plain HttpRequests)."""
+
+    tenant: Tenant | FakeTenant
+
+
 class TenantRoutingMiddleware(TenantMainMiddleware):
-    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+    def process_request(self, request: TenantRequest) -> HttpResponse | None:
+        connection = tenant_connection()
         connection.set_schema_to_public()
         if request.path in TENANTLESS_PATHS:
             request.tenant = connection.tenant

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
@@ -46,7 +48,7 @@ class Tenant(TenantMixin):
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.schema_name:
             self.schema_name = schema_name_for(self.slug)
         super().save(*args, **kwargs)

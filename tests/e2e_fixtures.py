@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import requests
@@ -178,10 +179,10 @@ class E2E:
     def url(self, path: str) -> str:
         return self.stack.web_url + path
 
-    def get(self, path: str, **kwargs):  # type: ignore[no-untyped-def]
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.http.get(self.url(path), timeout=30, **kwargs)
 
-    def post(self, path: str, body=None, **kwargs):  # type: ignore[no-untyped-def]
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
         return self.http.post(self.url(path), json=body, timeout=60, **kwargs)
 
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 import os
 
 import schemathesis
+from schemathesis import Case, HookContext, Response
+from schemathesis.core.failures import Failure
 
 RUN_AS_USER_ID = os.environ.get("SCHEMATHESIS_RUN_AS_USER_ID", "")
 
@@ -44,14 +46,14 @@ DATA_DEPENDENT_FIELDS = {
 
 
 @schemathesis.hook
-def filter_case(context, case) -> bool:  # type: ignore[no-untyped-def]
+def filter_case(context: HookContext, case: Case) -> bool:
     if case.operation.path != "/users/{user_id}" or case.method.upper() not in {"PUT", "PATCH", "DELETE"}:
         return True
     return str((case.path_parameters or {}).get("user_id", "")) != RUN_AS_USER_ID
 
 
 @schemathesis.hook
-def filter_failure(context, failure, case, response) -> bool:  # type: ignore[no-untyped-def]
+def filter_failure(context: HookContext, failure: Failure, case: Case, response: Response) -> bool:
     """Keep every failure but a schema-valid body refused for one of the data-dependent fields above."""
     fields = DATA_DEPENDENT_FIELDS.get((case.method.upper(), case.operation.path))
     if failure.code != "ST202" or fields is None or response.status_code != 400:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -14,7 +15,7 @@ from .app import create_app
 from .config import ENGINES, ConfigError, load_settings
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m waha_sandbox", description="WAHA-compatible sandbox server")
     p.add_argument("--host", help="listen address (default: host of WAHA_BASE_URL)")
     p.add_argument("--port", type=int, help="listen port (default: port of WAHA_BASE_URL)")
@@ -53,7 +54,7 @@ async def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import random
+from typing import Any
 
 from aiohttp import web
 
@@ -21,26 +22,26 @@ from .responses import (
     session_does_not_exist,
     status_not_expected,
 )
-from .sessions import WORKING
-from .state import read_json, sandbox_of
+from .sessions import WORKING, Session
+from .state import Sandbox, read_json, sandbox_of
 from .store import SentMessage, extension_for
 
 routes = web.RouteTableDef()
 
 
-async def _working(request: web.Request, name) -> tuple:
-    """Resolve a session that must be WORKING; returns (session, error response)."""
+async def _working(request: web.Request, name: object) -> Session | web.Response:
+    """Resolve a session that must be WORKING; returns it or the error response."""
     sb = sandbox_of(request)
     if not isinstance(name, str) or not name:
         name = "default"
     s = sb.sessions.get(name)
     if s is None:
-        return None, session_does_not_exist(name)
+        return session_does_not_exist(name)
     if s.status != WORKING:
         await sb.sessions.wait_for(s, WORKING)
         if s.status != WORKING:
-            return None, status_not_expected(name, s.status, [WORKING])
-    return s, None
+            return status_not_expected(name, s.status, [WORKING])
+    return s
 
 
 def _decode_size(data: str) -> int | None:
@@ -58,8 +59,8 @@ def _ack_event(rec: SentMessage) -> str:
     return "message.ack.group" if rec.is_group else "message.ack"
 
 
-def emit_ack(sb, s, rec: SentMessage, ack: int, *, evt_id: str | None = None, repeat: int = 1,
-             participant: str | None = None) -> dict:
+def emit_ack(sb: Sandbox, s: Session, rec: SentMessage, ack: int, *, evt_id: str | None = None, repeat: int = 1,
+             participant: str | None = None) -> dict[str, Any]:
     if ack > rec.ack or ack == -1:
         rec.ack = ack
     part = participant if participant is not None else rec.participant
@@ -69,13 +70,13 @@ def emit_ack(sb, s, rec: SentMessage, ack: int, *, evt_id: str | None = None, re
     return sb.dispatcher.emit(s, _ack_event(rec), payload, evt_id=evt_id, repeat=repeat)
 
 
-def _auto_ack(sb, s, rec: SentMessage, ack: int) -> None:
+def _auto_ack(sb: Sandbox, s: Session, rec: SentMessage, ack: int) -> None:
     if sb.sessions.get(s.name) is not s or s.status != WORKING:
         return
     emit_ack(sb, s, rec, ack)
 
 
-def schedule_acks(sb, s, rec: SentMessage) -> None:
+def schedule_acks(sb: Sandbox, s: Session, rec: SentMessage) -> None:
     settings = sb.settings
     if not settings.auto_ack:
         return
@@ -89,7 +90,7 @@ def schedule_acks(sb, s, rec: SentMessage) -> None:
         loop.call_later(d3 / 1000, _auto_ack, sb, s, rec, 3)
 
 
-def _fill(rec: SentMessage, kind: str, body: dict, sb, session: str) -> str | None:
+def _fill(rec: SentMessage, kind: str, body: dict[str, Any], sb: Sandbox, session: str) -> str | None:
     """Copy the kind-specific fields into the record; returns an engine error text or None."""
     if kind == "text":
         text = body.get("text")
@@ -126,7 +127,7 @@ def _fill(rec: SentMessage, kind: str, body: dict, sb, session: str) -> str | No
     return None
 
 
-async def _send(request: web.Request, kind: str, body=None, status: int = 201) -> web.Response:
+async def _send(request: web.Request, kind: str, body: Any = None, status: int = 201) -> web.Response:
     sb = sandbox_of(request)
     if body is None:
         body = await read_json(request)
@@ -134,9 +135,9 @@ async def _send(request: web.Request, kind: str, body=None, status: int = 201) -
             return body
     if not isinstance(body, dict):
         return engine_failure(request, body, "Request body must be an object", sb.settings.environment())
-    s, error = await _working(request, body.get("session"))
-    if error is not None:
-        return error
+    s = await _working(request, body.get("session"))
+    if isinstance(s, web.Response):
+        return s
     faults = sb.faults
     if faults.hang and faults.hang_mode == "before_send":
         await faults.release.wait()
@@ -171,7 +172,7 @@ async def _send(request: web.Request, kind: str, body=None, status: int = 201) -
     return result
 
 
-def _send_route(path: str, kind: str):
+def _send_route(path: str, kind: str) -> None:
     async def handler(request: web.Request) -> web.Response:
         return await _send(request, kind)
 
@@ -191,15 +192,15 @@ async def send_text_get(request: web.Request) -> web.Response:
     return await _send(request, "text", body=body, status=200)
 
 
-async def _simple(request: web.Request, status: int, result) -> web.Response:
+async def _simple(request: web.Request, status: int, result: Any) -> web.Response:
     body = await read_json(request)
     if isinstance(body, web.Response):
         return body
     if not isinstance(body, dict):
         body = {}
-    _s, error = await _working(request, body.get("session"))
-    if error is not None:
-        return error
+    found = await _working(request, body.get("session"))
+    if isinstance(found, web.Response):
+        return found
     return empty(status) if result is None else jresp(result, status)
 
 
@@ -226,9 +227,9 @@ async def star(request: web.Request) -> web.Response:
 
 @routes.get("/api/{session}/new-message-id")
 async def new_message_id(request: web.Request) -> web.Response:
-    _s, error = await _working(request, request.match_info["session"])
-    if error is not None:
-        return error
+    found = await _working(request, request.match_info["session"])
+    if isinstance(found, web.Response):
+        return found
     if sandbox_of(request).settings.engine == "WEBJS":
         return nest_error(501, "new-message-id is available only for NOWEB and GOWS engines")
     return jresp({"id": wa_id()})
@@ -258,9 +259,9 @@ async def message_get(request: web.Request) -> web.Response:
 @routes.get("/api/contacts/check-exists")
 async def check_exists(request: web.Request) -> web.Response:
     sb = sandbox_of(request)
-    _s, error = await _working(request, request.query.get("session") or "default")
-    if error is not None:
-        return error
+    found = await _working(request, request.query.get("session") or "default")
+    if isinstance(found, web.Response):
+        return found
     digits = (request.query.get("phone") or "").split("@", 1)[0].replace("+", "")
     if not sb.numbers.exists(digits):
         return jresp({"numberExists": False})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from aiohttp import web
 
@@ -13,32 +14,34 @@ from .config import ENGINES
 from .ids import build_message_id, ensure_suffix, inbound_wa_id, now_ms, split_message_id
 from .payloads import ACK_BY_NAME, ack_payload, message_payload
 from .responses import jresp, nest_error, session_not_found, status_not_expected
-from .sessions import WORKING
-from .state import RUNTIME_KNOBS, read_json, sandbox_of
+from .sessions import WORKING, Session
+from .state import RUNTIME_KNOBS, Sandbox, read_json, sandbox_of
 from .store import extension_for
 
 routes = web.RouteTableDef()
 
 
-async def _body_and_session(request: web.Request):
+async def _body_and_session(request: web.Request) -> tuple[Session, dict[str, Any]] | web.Response:
+    """The named session and the JSON object body, or the error answer."""
     sb = sandbox_of(request)
     s = sb.sessions.get(request.match_info["name"])
     if s is None:
-        return None, None, session_not_found()
+        return session_not_found()
     body = await read_json(request)
     if isinstance(body, web.Response):
-        return None, None, body
+        return body
     if not isinstance(body, dict):
-        return None, None, nest_error(400, "body must be a JSON object")
-    return s, body, None
+        return nest_error(400, "body must be a JSON object")
+    return s, body
 
 
 # -- lifecycle ----------------------------------------------------------------------------------------
 @routes.post("/sandbox/sessions/{name}/pair")
 async def pair(request: web.Request) -> web.Response:
-    s, body, error = await _body_and_session(request)
-    if error is not None:
-        return error
+    found = await _body_and_session(request)
+    if isinstance(found, web.Response):
+        return found
+    s, body = found
     phone = body.get("phone")
     if phone is not None:
         phone = str(phone).replace("+", "").split("@", 1)[0]
@@ -48,15 +51,16 @@ async def pair(request: web.Request) -> web.Response:
 
 @routes.post("/sandbox/sessions/{name}/fail")
 async def fail(request: web.Request) -> web.Response:
-    s, body, error = await _body_and_session(request)
-    if error is not None:
-        return error
+    found = await _body_and_session(request)
+    if isinstance(found, web.Response):
+        return found
+    s, body = found
     sandbox_of(request).sessions.fail(s, logout=bool(body.get("logout")))
     return jresp(s.dto(), 201)
 
 
 # -- inbound messages ------------------------------------------------------------------------------
-def _inbound_media(sb, session: str, wa: str, spec) -> tuple[dict | None, str | None]:
+def _inbound_media(sb: Sandbox, session: str, wa: str, spec: Any) -> tuple[dict | None, str | None]:
     if spec is None or spec is False:
         return None, None
     if spec is True:
@@ -85,9 +89,10 @@ def _inbound_media(sb, session: str, wa: str, spec) -> tuple[dict | None, str | 
 async def inject_message(request: web.Request) -> web.Response:
     """Simulate a message arriving (or typed on the paired phone with ``fromMe``)."""
     sb = sandbox_of(request)
-    s, body, error = await _body_and_session(request)
-    if error is not None:
-        return error
+    found = await _body_and_session(request)
+    if isinstance(found, web.Response):
+        return found
+    s, body = found
     if s.status != WORKING:
         return status_not_expected(s.name, s.status, [WORKING])
     me_id = (s.me or {}).get("id")
@@ -96,7 +101,8 @@ async def inject_message(request: web.Request) -> web.Response:
     sender = body.get("to") if from_me else body.get("from")
     if not isinstance(sender, str) or not sender:
         return nest_error(400, "'to' is required with fromMe" if from_me else "'from' is required")
-    wa = body.get("id") if isinstance(body.get("id"), str) and body.get("id") else inbound_wa_id()
+    given = body.get("id")
+    wa = given if isinstance(given, str) and given else inbound_wa_id()
     participant = None
     if group:
         chat = group if "@" in group else f"{group}@g.us"
@@ -110,7 +116,8 @@ async def inject_message(request: web.Request) -> web.Response:
     if media_obj is not None:
         text = body.get("caption", text)
     reply = body.get("replyTo")
-    reply_obj = {"id": reply, "participant": None, "body": None, "_data": {}} if isinstance(reply, str) else None
+    reply_obj: dict[str, Any] | None = (
+        {"id": reply, "participant": None, "body": None, "_data": {}} if isinstance(reply, str) else None)
     ts = int(body.get("timestamp") or now_ms() // 1000)
     msg_id = build_message_id(from_me, chat, wa, participant if group else None)
     payload = message_payload(
@@ -126,7 +133,7 @@ async def inject_message(request: web.Request) -> web.Response:
 
 
 # -- acks and raw events -----------------------------------------------------------------------------
-def _ack_value(value):
+def _ack_value(value: object) -> int | None:
     if isinstance(value, str):
         return ACK_BY_NAME.get(value.upper())
     if isinstance(value, int) and not isinstance(value, bool):
@@ -134,7 +141,7 @@ def _ack_value(value):
     return None
 
 
-def _one_ack(sb, s, item: dict):
+def _one_ack(sb: Sandbox, s: Session, item: dict[str, Any]) -> tuple[str | None, str | None]:
     ack = _ack_value(item.get("ack"))
     ident = item.get("id")
     if ack is None or not isinstance(ident, str) or not ident:
@@ -165,10 +172,12 @@ def _one_ack(sb, s, item: dict):
 async def inject_acks(request: web.Request) -> web.Response:
     """Emit acks in the given order (duplicates and out-of-order sequences allowed)."""
     sb = sandbox_of(request)
-    s, body, error = await _body_and_session(request)
-    if error is not None:
-        return error
-    items = body.get("acks") if isinstance(body.get("acks"), list) else [body]
+    found = await _body_and_session(request)
+    if isinstance(found, web.Response):
+        return found
+    s, body = found
+    acks = body.get("acks")
+    items = acks if isinstance(acks, list) else [body]
     ids = []
     for item in items:
         if not isinstance(item, dict):
@@ -184,13 +193,14 @@ async def inject_acks(request: web.Request) -> web.Response:
 async def inject_event(request: web.Request) -> web.Response:
     """Emit any event with a caller-supplied payload (optionally reusing an event id)."""
     sb = sandbox_of(request)
-    s, body, error = await _body_and_session(request)
-    if error is not None:
-        return error
+    found = await _body_and_session(request)
+    if isinstance(found, web.Response):
+        return found
+    s, body = found
     event = body.get("event")
     if not isinstance(event, str) or not event:
         return nest_error(400, "'event' is required")
-    kwargs = {"evt_id": body.get("eventId"), "repeat": max(1, int(body.get("repeat") or 1))}
+    kwargs: dict[str, Any] = {"evt_id": body.get("eventId"), "repeat": max(1, int(body.get("repeat") or 1))}
     if "me" in body:
         kwargs["me"] = body["me"]
     env = sb.dispatcher.emit(s, event, body.get("payload"), **kwargs)
@@ -251,7 +261,7 @@ async def clear_faults(request: web.Request) -> web.Response:
     return jresp(faults.as_dict())
 
 
-def _config_view(sb) -> dict:
+def _config_view(sb: Sandbox) -> dict[str, Any]:
     out = {name: getattr(sb.settings, name) for name in RUNTIME_KNOBS}
     out["ack_delays_ms"] = list(out["ack_delays_ms"])
     return out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from . import qr
 from .ids import now_ms, ulid
 from .responses import empty, jresp, nest_error, session_does_not_exist, session_not_found, status_not_expected
-from .sessions import SCAN_QR_CODE, STOPPED
+from .sessions import SCAN_QR_CODE, STOPPED, Session
 from .state import read_json, sandbox_of
 from .validation import clean_config, validate_config, validate_name
 
@@ -125,7 +126,7 @@ async def delete_session(request: web.Request) -> web.Response:
     return empty(200)
 
 
-def _action(fn_name: str):
+def _action(fn_name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         sb = sandbox_of(request)
         name = request.match_info["session"]
@@ -162,23 +163,24 @@ async def me(request: web.Request) -> web.Response:
 
 
 # -- QR and pairing code ------------------------------------------------------------------------
-async def _session_in(request: web.Request, wanted: str):
+async def _session_in(request: web.Request, wanted: str) -> Session | web.Response:
+    """The session once it reached ``wanted``, or WAHA's error answer."""
     sb = sandbox_of(request)
     name = request.match_info["session"]
     s = sb.sessions.get(name)
     if s is None:
-        return None, session_does_not_exist(name)
+        return session_does_not_exist(name)
     await sb.sessions.wait_for(s, wanted)
     if s.status != wanted:
-        return None, status_not_expected(name, s.status, [wanted])
-    return s, None
+        return status_not_expected(name, s.status, [wanted])
+    return s
 
 
 @routes.get("/api/{session}/auth/qr")
 async def auth_qr(request: web.Request) -> web.Response:
-    s, error = await _session_in(request, SCAN_QR_CODE)
-    if error is not None:
-        return error
+    s = await _session_in(request, SCAN_QR_CODE)
+    if isinstance(s, web.Response):
+        return s
     value = s.qr_value or ""
     if request.query.get("format") == "raw":
         return jresp({"value": value})

@@ -7,6 +7,7 @@ import logging
 import re
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from . import api_chatting, api_sandbox, api_sessions
 from .config import ApiKey, Settings
@@ -27,7 +28,7 @@ def _abort(request: web.Request) -> web.Response:
 
 
 @web.middleware
-async def gate(request: web.Request, handler) -> web.StreamResponse:
+async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Apply the ``down``/``latency`` faults, then the API-key check, then the handler."""
     path = request.path
     sandbox_path = path.startswith("/sandbox")

@@ -17,7 +17,7 @@ class ConfigError(ValueError):
     """Raised when the environment holds an unusable setting (aborts boot)."""
 
 
-def _float(env: dict, name: str, default: float | None) -> float | None:
+def _float(env: dict, name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -197,7 +197,7 @@ def load_settings(env: dict | None = None, cli: dict | None = None) -> Settings:
             raise ConfigError("WAHA_SANDBOX_ACK_DELAYS_MS must be three numbers") from exc
         if len(vals) != 3:
             raise ConfigError("WAHA_SANDBOX_ACK_DELAYS_MS must be three numbers")
-        s.ack_delays_ms = tuple(vals)  # type: ignore[assignment]
+        s.ack_delays_ms = (vals[0], vals[1], vals[2])
     s.hook_timeout_seconds = _float(env, "WAHA_SANDBOX_HOOK_TIMEOUT_SECONDS", 30.0)
     s.hook_connections = max(1, int(_float(env, "WAHA_SANDBOX_HOOK_CONNECTIONS", 64)))
     s.max_messages = int(_float(env, "WAHA_SANDBOX_MAX_MESSAGES", 200_000))

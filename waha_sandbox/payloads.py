@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from .ids import to_s_whatsapp
 from .store import SentMessage
@@ -84,7 +85,8 @@ def send_response(engine: str, rec: SentMessage, me_id: str | None) -> dict:
 
 
 def message_payload(
-    *, msg_id: str, wa: str, timestamp: int, from_: str, from_me: bool, source: str, body, to,
+    *, msg_id: str, wa: str, timestamp: int, from_: str | None, from_me: bool, source: str, body: str | None,
+    to: str | None,
     participant: str | None, media: dict | None, ack: int, remote_jid: str, location: dict | None = None,
     reply_to: dict | None = None, push_name: str | None = None,
 ) -> dict:
@@ -129,7 +131,8 @@ def sent_message_payload(rec: SentMessage, me_id: str | None) -> dict:
         loc = rec.location
         location = {"latitude": loc.get("latitude"), "longitude": loc.get("longitude"),
                     "description": loc.get("title")}
-    reply = {"id": rec.reply_to, "participant": None, "body": None, "_data": {}} if rec.reply_to else None
+    reply: dict[str, Any] | None = (
+        {"id": rec.reply_to, "participant": None, "body": None, "_data": {}} if rec.reply_to else None)
     return message_payload(
         msg_id=rec.id, wa=rec.wa, timestamp=rec.timestamp, from_=me_id, from_me=True, source="api", body=body,
         to=rec.chat_id, participant=rec.participant, media=media, ack=0, remote_jid=rec.chat_id,

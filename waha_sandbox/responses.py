@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -19,12 +20,12 @@ NOWEB_STORE_DISABLED = (
 )
 
 
-def dumps(obj) -> bytes:
+def dumps(obj: Any) -> bytes:
     """Compact JSON, like ``JSON.stringify`` (non-ASCII left as is)."""
     return _dumps(obj).encode()
 
 
-def jresp(obj, status: int = 200) -> web.Response:
+def jresp(obj: Any, status: int = 200) -> web.Response:
     return web.Response(body=dumps(obj), status=status, headers={"Content-Type": JSON_CT})
 
 
@@ -44,9 +45,9 @@ _REASONS = {
 }
 
 
-def nest_error(status: int, message, *, with_error: bool = True) -> web.Response:
+def nest_error(status: int, message: str | list[str], *, with_error: bool = True) -> web.Response:
     """NestJS ``HttpException`` body: ``{"message", "error", "statusCode"}``."""
-    body = {"message": message}
+    body: dict[str, Any] = {"message": message}
     if with_error:
         body["error"] = _REASONS.get(status, "Error")
     body["statusCode"] = status
@@ -79,7 +80,7 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def engine_failure(request: web.Request, body, message: str, environment: dict) -> web.Response:
+def engine_failure(request: web.Request, body: Any, message: str, environment: dict[str, Any]) -> web.Response:
     """500 in the ``AllExceptionsFilter`` shape; it echoes the request (media included)."""
     stack = f"Error: {message}\n    at SandboxEngine.send (/app/dist/core/engines/sandbox.js:1:1)"
     payload = {

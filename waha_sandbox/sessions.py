@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Callable
+from typing import Any
 
 from .config import Settings
 from .ids import now_ms
@@ -21,7 +23,7 @@ STOPPED, STARTING, SCAN_QR_CODE, WORKING, FAILED = "STOPPED", "STARTING", "SCAN_
 
 
 class Session:
-    def __init__(self, name: str, config: dict | None, apps):
+    def __init__(self, name: str, config: dict | None, apps: Any) -> None:
         self.name = name
         self.apps = apps
         self.config: dict | None = None
@@ -77,7 +79,7 @@ class Session:
     def info(self, engine: str) -> dict:
         data = self.dto()
         if engine == "NOWEB":
-            eng = {"engine": "NOWEB", "state": "CONNECTED" if self.status == WORKING else None}
+            eng: dict[str, Any] = {"engine": "NOWEB", "state": "CONNECTED" if self.status == WORKING else None}
         elif engine == "GOWS":
             ready = "READY" if self.running else None
             eng = {"engine": "GOWS", "grpc": {"client": ready, "stream": ready}}
@@ -93,7 +95,7 @@ class Session:
 class SessionManager:
     """Owns all sessions and performs lifecycle transitions."""
 
-    def __init__(self, settings: Settings, dispatcher: Dispatcher):
+    def __init__(self, settings: Settings, dispatcher: Dispatcher) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
         self.sessions: dict[str, Session] = {}
@@ -102,7 +104,7 @@ class SessionManager:
     def get(self, name: str) -> Session | None:
         return self.sessions.get(name)
 
-    def _later(self, s: Session, delay: float, fn, *args) -> None:
+    def _later(self, s: Session, delay: float, fn: Callable[..., object], *args: Any) -> None:
         s.timers.append(asyncio.get_running_loop().call_later(max(0.0, delay), fn, *args))
 
     def _set_status(self, s: Session, status: str) -> None:
@@ -129,7 +131,7 @@ class SessionManager:
         }
 
     # -- public transitions ----------------------------------------------------------------
-    def create(self, name: str, config: dict | None, apps=None) -> Session:
+    def create(self, name: str, config: dict | None, apps: Any = None) -> Session:
         s = Session(name, config, apps)
         self.sessions[name] = s
         return s
@@ -204,7 +206,7 @@ class SessionManager:
             s.pair_push_name = None
         self._set_status(s, FAILED)
 
-    def update(self, s: Session, config: dict | None, apps=None, set_apps: bool = False) -> None:
+    def update(self, s: Session, config: dict | None, apps: Any = None, set_apps: bool = False) -> None:
         was_running = s.running
         if was_running:
             self.stop(s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import web
 
@@ -59,8 +60,8 @@ def sandbox_of(request: web.Request) -> Sandbox:
     return request.app[SANDBOX_KEY]
 
 
-async def read_json(request: web.Request, *, allow_empty: bool = True):
-    """Parse a JSON body like express' body parser; returns a dict or an error response."""
+async def read_json(request: web.Request, *, allow_empty: bool = True) -> Any:
+    """Parse a JSON body like express' body parser; returns the JSON value or an error response."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         return nest_error(413, "request entity too large")
     try:

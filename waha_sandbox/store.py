@@ -149,7 +149,7 @@ class MessageStore:
 class FileStore:
     """Media files served under /api/files/{session}/{name}, deleted after a lifetime."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._files: dict[tuple[str, str], tuple[bytes, str]] = {}
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
 
@@ -208,7 +208,7 @@ class Faults:
 
     FIELDS = ("error_rate", "latency_ms", "hang", "hang_mode", "down", "unhealthy", "error_message")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.release = asyncio.Event()
         self.clear()
 

@@ -22,9 +22,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any, TypeVar
 
 DEFAULT_TEST_KEY = "sandbox-test-key"
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +48,7 @@ class SandboxHandle:
     api_key: str
     process: subprocess.Popen
     env: dict = field(default_factory=dict)
-    log_file: object = None
+    log_file: IO[bytes] | None = None
 
     def output(self) -> str:
         """Everything the server printed so far (stdout and stderr)."""
@@ -67,7 +69,7 @@ class SandboxHandle:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def control(self, path: str, body=None, method: str | None = None, timeout: float = 10.0):
+    def control(self, path: str, body: Any = None, method: str | None = None, timeout: float = 10.0) -> Any:
         """Call a sandbox (or API) endpoint with the key; returns the decoded JSON (or None)."""
         data = None if body is None and method in (None, "GET", "DELETE") else json.dumps(body or {}).encode()
         method = method or ("GET" if data is None else "POST")
@@ -104,7 +106,7 @@ def run_sandbox(
     inherit_env: bool = False,
     startup_timeout: float = 15.0,
     extra_args: list[str] | None = None,
-):
+) -> Iterator[SandboxHandle]:
     """Start ``python -m waha_sandbox`` on ``host:port`` and stop it on exit.
 
     ``env`` is layered over a copy of ``os.environ``; unless ``inherit_env`` is true,
@@ -159,7 +161,11 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
             proc.wait(timeout=timeout)
 
 
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02, message: str = "condition"):
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.02,
+               message: str = "condition") -> T:
     """Poll ``predicate`` until it returns a truthy value (returned) or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

@@ -9,6 +9,7 @@ class-validator style messages.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]*$")
 NAME_MAX = 54
@@ -53,7 +54,7 @@ CONFIG_SCHEMA = {
 }
 
 
-def strip_unknown(value, schema):
+def strip_unknown(value: Any, schema: Any) -> Any:
     """Return ``value`` with every key that the schema does not know removed."""
     if schema is ANY or value is None:
         return value
@@ -68,7 +69,7 @@ def strip_unknown(value, schema):
     return value
 
 
-def validate_name(name) -> list[str]:
+def validate_name(name: object) -> list[str]:
     if not isinstance(name, str):
         return ["name must be a string"]
     errors = []
@@ -79,7 +80,7 @@ def validate_name(name) -> list[str]:
     return errors
 
 
-def validate_config(config) -> list[str]:
+def validate_config(config: object) -> list[str]:
     """Check the few things WAHA validates: metadata shape, webhook urls and events."""
     if config is None:
         return []
@@ -120,6 +121,6 @@ def validate_config(config) -> list[str]:
     return errors
 
 
-def clean_config(config):
+def clean_config(config: Any) -> Any:
     """Whitelist a session config; ``None`` stays ``None``."""
     return strip_unknown(config, CONFIG_SCHEMA)

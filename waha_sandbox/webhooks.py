@@ -9,6 +9,7 @@ import logging
 import random
 from collections import deque
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -16,6 +17,9 @@ from .config import HookSpec, Settings
 from .ids import event_id, now_ms, uniqid
 from .responses import dumps
 from .validation import STAR_EXCLUDED
+
+if TYPE_CHECKING:
+    from .sessions import Session
 
 log = logging.getLogger("waha_sandbox.webhooks")
 
@@ -120,15 +124,15 @@ class Dispatcher:
             task.cancel()
         self._tasks.clear()
 
-    def emit(self, session, event: str, payload, *, me="__session__", evt_id: str | None = None,
-             repeat: int = 1) -> dict:
+    def emit(self, session: Session, event: str, payload: Any, *, me: Any = "__session__", evt_id: str | None = None,
+             repeat: int = 1) -> dict[str, Any]:
         """Create one event envelope and schedule its delivery to each matching target.
 
         ``session`` must provide ``name``, ``config``, ``me`` and ``targets``.  ``repeat``
         delivers the very same envelope (same ``id``) several times, for duplicate tests.
         """
         ts = now_ms()
-        env = {"id": evt_id or event_id(ts), "timestamp": ts, "event": event, "session": session.name}
+        env: dict[str, Any] = {"id": evt_id or event_id(ts), "timestamp": ts, "event": event, "session": session.name}
         config = session.config or {}
         if config.get("metadata") is not None:
             env["metadata"] = config["metadata"]
@@ -168,7 +172,7 @@ class Dispatcher:
     async def _deliver(self, target: Target, body: bytes, ts: int, env: dict) -> None:
         headers = self._headers(target, body, ts)
         retry = 0
-        last = None
+        last: int | str | None = None
         while True:
             self.stats["attempted"] += 1
             wait_at_least = None
@@ -199,7 +203,7 @@ class Dispatcher:
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    def _log(self, env: dict, target: Target, attempts: int, result: str, last) -> None:
+    def _log(self, env: dict[str, Any], target: Target, attempts: int, result: str, last: int | str | None) -> None:
         self.log.append({"eventId": env["id"], "event": env["event"], "session": env["session"],
                          "url": target.url, "attempts": attempts, "result": result, "last": last})
 

@@ -26,5 +26,5 @@ class WebhookEventAdmin(TenantOnlyAdmin):
     def pretty_payload(self, obj: WebhookEvent) -> str:
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.payload, indent=2))
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
         return False

@@ -6,6 +6,8 @@ Labels are bounded: ``event`` is one of WAHA's event names or ``other``,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
@@ -52,10 +54,10 @@ class PendingEventsCollector:
     It stays near zero while a worker runs; a growing value means the applier is down or behind.
     """
 
-    def describe(self):  # type: ignore[no-untyped-def]
+    def describe(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily("webhook_events_pending", "Stored WAHA events not applied yet.", labels=["tenant"])
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from django_tenants.utils import tenant_context
 
         from tenants.models import Tenant

@@ -7,6 +7,7 @@ import logging
 
 from django.db.models import QuerySet
 
+from config.ids import RowId
 from webhooks.models import WebhookEvent
 from webhooks.services import LAST_EVENT_KEY, last_event_local
 
@@ -31,7 +32,7 @@ def last_event_at() -> dt.datetime | None:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC) if seconds else None
 
 
-def webhook_events(*, session_id: object | None = None, event: str | None = None) -> QuerySet[WebhookEvent]:
+def webhook_events(*, session_id: RowId | None = None, event: str | None = None) -> QuerySet[WebhookEvent]:
     """This tenant's stored events, newest first (call inside the tenant's schema)."""
     events = WebhookEvent.objects.all()
     if session_id is not None:

@@ -41,7 +41,7 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config import db_statements
+from config.ids import RowId
 from config.logging import tenant_var
 from config.problems import InvalidInput, NotFound, ServiceError, ServiceUnavailable
 from config.quiet import QuietWindow
@@ -60,6 +61,7 @@ from messaging.models import Direction, Message, PendingAck
 from messaging.status import message_ack_apply, pending_acks_apply
 from sessions_waha.models import Session
 from sessions_waha.waha import wa_id_of
+from tenants.connection import current_schema
 from tenants.models import SessionRoute
 from webhooks import metrics
 from webhooks.models import Outcome, WebhookEvent
@@ -310,7 +312,7 @@ _INSERT_SQL = (
 )
 
 
-def _insert_params(envelope: Envelope, session_id: object, *, outcome: str, error: str,
+def _insert_params(envelope: Envelope, session_id: RowId, *, outcome: str, error: str,
                    processed: bool) -> dict[str, Any]:
     now = timezone.now()
     return {"event_id": envelope.event_id, "event": envelope.event, "session": session_id, "now": now,
@@ -318,7 +320,7 @@ def _insert_params(envelope: Envelope, session_id: object, *, outcome: str, erro
             "error": error}
 
 
-def _insert(schema_name: str, envelope: Envelope, session_id: object, *, outcome: str, error: str = "",
+def _insert(schema_name: str, envelope: Envelope, session_id: RowId, *, outcome: str, error: str = "",
             processed: bool) -> int | None:
     """Store the event in the tenant's schema unless its id is known; the new row's id, or None for a duplicate.
 
@@ -358,7 +360,7 @@ def _store(route: SessionRoute, envelope: Envelope) -> Receipt:
 class Applied:
     outcome: str
     reason: str = ""
-    media_message_ids: list[object] = field(default_factory=list)
+    media_message_ids: Sequence[RowId] = field(default_factory=list)
 
 
 def _ack_level(payload: Mapping[str, Any]) -> int | None:
@@ -368,7 +370,7 @@ def _ack_level(payload: Mapping[str, Any]) -> int | None:
     return ack if isinstance(ack, int) and -1 <= ack <= 4 else None
 
 
-def _on_ack(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+def _on_ack(session_id: RowId, envelope: Envelope, now: dt.datetime) -> Applied:
     """``message.ack`` / ``message.ack.group``: the monotonic status service, on the bare wa id (§9.7)."""
     payload = envelope.payload
     if not isinstance(payload, Mapping) or not isinstance(payload.get("id"), str) or not payload["id"]:
@@ -389,7 +391,7 @@ def _clean_me(me: Any) -> dict[str, str] | None:
     return {"id": me["id"][:100], "pushName": push_name if isinstance(push_name, str) else ""}
 
 
-def _on_session_status(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+def _on_session_status(session_id: RowId, envelope: Envelope, now: dt.datetime) -> Applied:
     from sessions_waha.services import session_status_apply
 
     payload = envelope.payload
@@ -409,26 +411,26 @@ def _from_inbound(result: inbound.InboundResult) -> Applied:
     return Applied(result.outcome, result.reason, media)
 
 
-def _on_message(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+def _on_message(session_id: RowId, envelope: Envelope, now: dt.datetime) -> Applied:
     return _from_inbound(inbound.inbound_message_record(session_id=session_id, payload=envelope.payload,
                                                         now=now))
 
 
-def _on_revoked(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+def _on_revoked(session_id: RowId, envelope: Envelope, now: dt.datetime) -> Applied:
     return _from_inbound(inbound.message_revoked_apply(session_id=session_id, payload=envelope.payload,
                                                        at=envelope.timestamp(now=now)))
 
 
-def _on_edited(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+def _on_edited(session_id: RowId, envelope: Envelope, now: dt.datetime) -> Applied:
     return _from_inbound(inbound.message_edited_apply(session_id=session_id, payload=envelope.payload,
                                                       at=envelope.timestamp(now=now)))
 
 
-def _on_reaction(session_id: object, envelope: Envelope, now: dt.datetime) -> Applied:
+def _on_reaction(session_id: RowId, envelope: Envelope, now: dt.datetime) -> Applied:
     return _from_inbound(inbound.message_reaction_apply(session_id=session_id, payload=envelope.payload))
 
 
-HANDLERS: dict[str, Callable[[object, Envelope, dt.datetime], Applied]] = {
+HANDLERS: dict[str, Callable[[RowId, Envelope, dt.datetime], Applied]] = {
     "message": _on_message,
     "message.ack": _on_ack,
     "message.ack.group": _on_ack,
@@ -481,7 +483,7 @@ def apply_kick(schema_name: str) -> None:
     _kicked.start(schema_name)
     try:
         if get_redis_connection("default").set(APPLY_KICK_KEY.format(schema=schema_name), "1", nx=True, ex=60):
-            events_apply_task.apply_async(args=[schema_name], retry=False)
+            events_apply_task.apply_async(args=(schema_name,), retry=False)
     except Exception as exc:  # noqa: BLE001 - the sweep applies what the queue missed
         metrics.APPLY_ENQUEUE_FAILURES.inc()
         logger.warning("webhook.apply_enqueue_failed schema=%s error=%s", schema_name, type(exc).__name__)
@@ -502,7 +504,7 @@ def pending_events_apply(*, batch_size: int = 200) -> int:
     so nothing stored before that is left behind.
     """
     applied = 0
-    lock_name = f"webhooks.apply:{connection.schema_name}"
+    lock_name = f"webhooks.apply:{current_schema()}"
     while True:
         with connection.cursor() as cursor:
             cursor.execute(_APPLIER_LOCK_SQL, [lock_name])
@@ -540,7 +542,7 @@ def _apply_stored(event: WebhookEvent) -> None:
         result = Applied(Outcome.ERROR, "".join(traceback.format_exception(exc))[-4000:])
     event.outcome, event.error, event.processed_at = result.outcome, result.reason, timezone.now()
     for message_id in result.media_message_ids:
-        transaction.on_commit(_media_enqueuer(connection.schema_name, str(message_id)))
+        transaction.on_commit(_media_enqueuer(current_schema(), str(message_id)))
     metrics.event_counted(event=event.event, tenant=tenant_var.get(), outcome=result.outcome)
     log = logger.error if result.outcome == Outcome.ERROR else logger.info
     log("webhook.applied event=%s event_id=%s session_id=%s outcome=%s%s", metrics.event_label(event.event),
@@ -555,7 +557,7 @@ def _media_enqueuer(schema_name: str, message_id: str) -> Callable[[], None]:
         from webhooks.tasks import media_fetch_task
 
         try:
-            media_fetch_task.apply_async(args=[schema_name, message_id], retry=False)
+            media_fetch_task.apply_async(args=(schema_name, message_id), retry=False)
         except Exception as exc:  # noqa: BLE001 - broker down: the sweep fetches it
             metrics.MEDIA_ENQUEUE_FAILURES.inc()
             logger.warning("webhook.media_enqueue_failed message_id=%s error=%s", message_id, type(exc).__name__)
@@ -593,12 +595,12 @@ def pending_acks_reconcile(*, limit: int = 500) -> int:
     matched = Message.objects.filter(session_id=OuterRef("session_id"), wa_id=OuterRef("wa_id"),
                                      direction=Direction.OUTBOUND)
     rows = list(PendingAck.objects.filter(Exists(matched)).values_list("session_id", "wa_id").distinct()[:limit])
-    by_session: dict[object, list[str]] = {}
+    by_session: dict[RowId, list[str]] = {}
     for session_id, wa_id in rows:
         by_session.setdefault(session_id, []).append(wa_id)
-    for session_id, wa_ids in by_session.items():
+    for session_with_acks, wa_ids in by_session.items():
         with transaction.atomic():
-            pending_acks_apply(session_id=session_id, wa_ids=wa_ids)
+            pending_acks_apply(session_id=session_with_acks, wa_ids=wa_ids)
     cutoff = timezone.now() - dt.timedelta(hours=settings.PENDING_ACK_MAX_AGE_HOURS)
     PendingAck.objects.filter(received_at__lt=cutoff).delete()
     return len(rows)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -60,7 +60,7 @@ def events_apply_task(schema_name: str) -> None:
 
 @shared_task(name="webhooks.media_fetch", bind=True, ignore_result=True, acks_late=True,
              max_retries=3)
-def media_fetch_task(self, schema_name: str, message_id: str) -> None:  # type: ignore[no-untyped-def]
+def media_fetch_task(self: Task, schema_name: str, message_id: str) -> None:
     """Copy one inbound media file from WAHA, retrying quickly: WAHA deletes it after 180 s."""
     if _tenant_of(schema_name) is None:
         logger.error("media.fetch_refused schema=%s message_id=%s reason=not_a_tenant", schema_name, message_id)

@@ -5,17 +5,19 @@ webhooks keep writing meanwhile, and batch progress always has an index. Provisi
 its new, empty schema inside a transaction, where CONCURRENTLY is not allowed and not needed.
 """
 
+from typing import Any
+
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
 
 class ConcurrentlyOutsideTransactions:
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):  # type: ignore[no-untyped-def]
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.in_atomic_block:
             return self.plain.database_forwards(self, app_label, schema_editor, from_state, to_state)
         return super().database_forwards(app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):  # type: ignore[no-untyped-def]
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.in_atomic_block:
             return self.plain.database_backwards(self, app_label, schema_editor, from_state, to_state)
         return super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('apikeys', '0001_initial'),
-        ('messaging', '0004_message_soft_references'),
+        ('messaging', '0005_message_status_scheduled_canceled'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -75,7 +75,7 @@ _CONTENT_DISPOSITION_FILENAME = re.compile(
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def validate_session_name(name: str) -> str:
+def validate_session_name(name: object) -> str:
     """Return ``name`` if WAHA accepts it as a session name, else raise ``InvalidSessionName``.
 
     WAHA validates names only on create and uses them unescaped in paths (PROTOCOL §2), so

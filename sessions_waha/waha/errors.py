@@ -87,11 +87,8 @@ class WahaRejected(WahaError):
         self.status_code = status_code
         self.body = body
         self.reason = message
-
-    @property
-    def transient(self) -> bool:  # type: ignore[override]
         # 5xx covers engine hiccups and proxies in front of WAHA; 429 is a rate limiter.
-        return self.status_code >= 500 or self.status_code == 429
+        self.transient = status_code >= 500 or status_code == 429
 
 
 class WahaUnauthorized(WahaRejected):

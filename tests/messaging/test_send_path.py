@@ -551,7 +551,7 @@ def test_first_kick_enqueues_now_and_a_look_again(acme, working_session, kicks):
     with tenant_context(acme):
         messaging.services.dispatch_kick(session_id=working_session.pk)
         schema = acme.schema_name
-    args = [schema, str(working_session.pk)]
+    args = (schema, str(working_session.pk))
     assert kicks.claims == [str(working_session.pk)]
     assert kicks.enqueued == [
         {"args": args, "retry": False},
@@ -579,7 +579,7 @@ def test_kick_after_the_quiet_window_kicks_again(acme, working_session, kicks):
         schema = acme.schema_name
     # The Redis claim is still held (no dispatch ran), so only the look-again is scheduled.
     assert kicks.claims == [str(working_session.pk)]
-    assert kicks.enqueued == [{"args": [schema, str(working_session.pk)],
+    assert kicks.enqueued == [{"args": (schema, str(working_session.pk)),
                                "countdown": messaging.services.KICK_LOOK_AGAIN_SECONDS, "retry": False}]
 
 

@@ -76,7 +76,7 @@ def test_invalid_chat_id_is_a_value_error():
 
 def test_non_string_is_rejected():
     with pytest.raises(InvalidChatId):
-        normalize_chat_id(12132132131)  # type: ignore[arg-type]
+        normalize_chat_id(12132132131)  # type: ignore[arg-type]  # the wrong type is the point of the test
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def test_media_download_is_queued_after_commit(public_client, acme, acme_routed,
         deliver(public_client, acme_routed, "message", inbound_payload(media=media))
     with tenant_context(acme):
         message = Message.objects.get()
-    assert queued == [[acme.schema_name, str(message.pk)]]
+    assert queued == [(acme.schema_name, str(message.pk))]
 
 
 def test_broker_down_does_not_fail_the_webhook(public_client, acme, acme_routed, django_capture_on_commit_callbacks,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from config.problems import ServiceError
@@ -11,14 +14,14 @@ from tenants.services import TenantSpec, tenant_provision
 class Command(BaseCommand):
     help = "Create a tenant (schema, migrations, domain, first TENANT_ADMIN). Leaves nothing behind on failure."
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--slug", required=True)
         parser.add_argument("--name", required=True)
         parser.add_argument("--domain", required=True)
         parser.add_argument("--admin-email", required=True)
         parser.add_argument("--admin-password", required=True)
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         spec = TenantSpec(options["slug"], options["name"], options["domain"], options["admin_email"],
                           options["admin_password"])
         try:

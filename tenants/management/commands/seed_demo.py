@@ -5,13 +5,15 @@ Idempotent: what exists is left as it is, so a second run changes nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from accounts.models import Role, User
 from sessions_waha.models import Session
 from sessions_waha.services import WahaUnavailable, session_create, session_declare, waha_reachable
+from tenants.connection import tenant_connection
 from tenants.models import Tenant
 from tenants.services import TenantSpec, tenant_ensure_user, tenant_provision
 
@@ -32,8 +34,8 @@ def demo_email(slug: str, role: str) -> str:
 class Command(BaseCommand):
     help = "Provision the demo tenants acme and globex with one user per role, and a platform admin."
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
-        connection.set_schema_to_public()
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant_connection().set_schema_to_public()
         if not User.objects.filter(email=PLATFORM_EMAIL).exists():
             User.objects.create_superuser(PLATFORM_EMAIL, PLATFORM_PASSWORD)
         rows = [("public", "platform staff", PLATFORM_EMAIL, PLATFORM_PASSWORD)]
