@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from config.problems import problem_response
+from core.problems import problem_response
 
 
 def lockout_username(request: HttpRequest, credentials: dict | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
-from config.problems import NotFound
+from core.problems import NotFound
 
 
 def user_list() -> QuerySet[User]:

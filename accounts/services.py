@@ -16,7 +16,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.models import Role, User
 from accounts.tokens import TenantRefreshToken
-from config.problems import Conflict, InvalidInput, ServiceError
+from core.problems import Conflict, InvalidInput, ServiceError
 
 logger = logging.getLogger("accounts")
 

@@ -36,10 +36,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 # apps with a foreign key to the user model live wherever the user model lives.
 SHARED_APPS = [
     "django_tenants",
+    "core",
     "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "config.apps.ConsoleAdminConfig",
+    "core.console.apps.ConsoleAdminConfig",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -51,11 +52,12 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "django_prometheus",
+    "demo",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "config.apps.ConsoleAdminConfig",
+    "core.console.apps.ConsoleAdminConfig",
     "django.contrib.sessions",
     "django.contrib.messages",
     "accounts",
@@ -71,7 +73,7 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
-DEFAULT_NOT_FOUND_TENANT_VIEW = "config.problems.tenant_not_found_view"
+DEFAULT_NOT_FOUND_TENANT_VIEW = "core.problems.tenant_not_found_view"
 # One SET search_path per schema switch instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
 # How long a process trusts its cached Host/X-Tenant → tenant lookups (tenants.middleware).
@@ -79,9 +81,9 @@ TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=10.0)
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "config.middleware.RequestIdMiddleware",
-    "config.middleware.ProblemExceptionMiddleware",
-    "config.middleware.BodySizeLimitMiddleware",
+    "core.web.middleware.RequestIdMiddleware",
+    "core.web.middleware.ProblemExceptionMiddleware",
+    "core.web.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files are served before tenant routing: no database lookup for them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -93,7 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Turns axes' lockout flag into the JSON 429 of config.problems (admin and API).
+    # Turns axes' lockout flag into the JSON 429 of core.problems (admin and API).
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -121,13 +123,13 @@ DATABASES = {
 }
 # django-tenants wraps the backend named here; django-prometheus' wrapper keeps
 # query metrics while django-tenants sets the search_path.
-DATABASES["default"]["ENGINE"] = "config.db_backend"
+DATABASES["default"]["ENGINE"] = "core.db.backend"
 ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django turns psycopg's prepared statements off by default, for poolers in transaction mode (which this
 # service cannot sit behind anyway: docs/DEPLOYMENT_GUIDE.md). Django's own cursors bind client-side and never
-# prepare; this lets the hot statements of config.db_statements be prepared once per connection.
+# prepare; this lets the hot statements of core.db.statements be prepared once per connection.
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 # Names the process kind in pg_stat_activity (bin/web and bin/worker set their own).
 DATABASES["default"]["OPTIONS"]["application_name"] = env.str("DB_APPLICATION_NAME", default="waha-gateway")
@@ -187,7 +189,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # axes would otherwise look for USERNAME_FIELD ("email") and lock nobody.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.web.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
@@ -221,10 +223,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.ContentNegotiation",
-    "DEFAULT_SCHEMA_CLASS": "config.schema.ServiceAutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.CursorPagination",
-    "EXCEPTION_HANDLER": "config.problems.drf_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.rest.negotiation.ContentNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "core.rest.schema.ServiceAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "core.rest.pagination.CursorPagination",
+    "EXCEPTION_HANDLER": "core.problems.drf_exception_handler",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -349,7 +351,7 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-CSRF_FAILURE_VIEW = "config.problems.csrf_failure_view"
+CSRF_FAILURE_VIEW = "core.problems.csrf_failure_view"
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is an opt-in decision for the operator (SECURE_HSTS_PRELOAD).
     "security.W021",
@@ -361,7 +363,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -382,7 +384,7 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        # The request log line is written by config.middleware with the request id.
+        # The request log line is written by core.web.middleware with the request id.
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
@@ -432,7 +434,7 @@ if IS_PRODUCTION:
     _refuse_insecure_production()
 
 # --------------------------------------------------------------------------- webhooks and inbound media
-# (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services.py)
+# (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services/receive.py)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # Seconds a worker keeps a session's route (tenant, key) in memory; 0 looks it up on every event.
 WEBHOOK_ROUTE_CACHE_SECONDS = env.float("WEBHOOK_ROUTE_CACHE_SECONDS", default=5.0)

@@ -8,9 +8,9 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import APIView, GenericAPIView
-from config.schema import problem
-from messaging import selectors, services
+from core.rest.schema import problem
+from core.rest.views import APIView, GenericAPIView
+from messaging import selectors
 from messaging.permissions import BulkAccess, ConversationsAccess, MessagesAccess, StatsAccess
 from messaging.serializers import (
     BatchSerializer,
@@ -24,6 +24,7 @@ from messaging.serializers import (
     StatsFilterSerializer,
     StatsSerializer,
 )
+from messaging.services import sending
 
 SEND_EXAMPLE = OpenApiExample("Text", request_only=True, value={
     "session": "support", "to": "+49 151 1234 5678", "type": "text", "text": "Your order has shipped."})
@@ -103,9 +104,9 @@ class SendView(APIView):
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        message, created = services.message_send(
+        message, created = sending.message_send(
             sender_id=request.user.pk, session_reference=data["session"], to=data["to"],
-            content=services.MessageContent(
+            content=sending.MessageContent(
                 type=data["type"], text=data.get("text") or data.get("caption", ""), media=data.get("media"),
                 location=data.get("location"), reply_to=data.get("reply_to", "")),
             idempotency_key=request.headers.get("Idempotency-Key"),
@@ -132,10 +133,10 @@ class BulkView(APIView):
         serializer = BulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        result = services.message_bulk(
+        result = sending.message_bulk(
             sender=request.user, session=selectors.session_by_reference(data["session"]), template=data["text"],
             recipients=data["recipients"],
-            content=services.MessageContent(type=data["type"], media=data.get("media")),
+            content=sending.MessageContent(type=data["type"], media=data.get("media")),
         )
         return Response({"batch_id": result.batch.pk, "accepted": result.accepted, "rejected": result.rejected},
                         status=status.HTTP_202_ACCEPTED)
@@ -146,7 +147,7 @@ class BatchView(APIView):
 
     @extend_schema(tags=["messages"], summary="Progress of a bulk send", responses={200: BatchSerializer})
     def get(self, request: Request, batch_id: str) -> Response:
-        services.batches_complete(batch_id=batch_id)
+        sending.batches_complete(batch_id=batch_id)
         return Response(BatchSerializer(selectors.batch_progress(batch_id=batch_id)).data)
 
 
@@ -180,7 +181,7 @@ class MessageRetryView(APIView):
                               409: problem(409, "Not a failed outbound message (`conflict`).",
                                            detail="Only failed outbound messages can be retried.")})
     def post(self, request: Request, message_id: str) -> Response:
-        message = services.message_retry(
+        message = sending.message_retry(
             message=selectors.message_get_for(user=request.user, message_id=message_id))
         return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
@@ -228,6 +229,6 @@ class ConversationDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         conversation = selectors.conversation_get_for(user=request.user, conversation_id=conversation_id)
         if "assigned_to" in serializer.validated_data:
-            conversation = services.conversation_assign(
+            conversation = sending.conversation_assign(
                 conversation=conversation, assignee_id=serializer.validated_data["assigned_to"])
         return Response(ConversationSerializer(conversation).data)

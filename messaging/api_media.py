@@ -10,11 +10,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import renderers
 from rest_framework.request import Request
 
-from config.api import APIView
-from config.problems import NotFound
-from messaging import media as media_service
+from core.problems import NotFound
+from core.rest.views import APIView
 from messaging import selectors
 from messaging.permissions import MessagesAccess
+from messaging.services import media as media_service
 
 
 class AnyMediaRenderer(renderers.BaseRenderer):

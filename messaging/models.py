@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from config.ids import uuid7
+from core.db.ids import uuid7
 
 
 class Direction(models.TextChoices):
@@ -204,7 +204,7 @@ class DailyCount(models.Model):
     """Messages per day, session, direction and status, for fast stats over long ranges.
 
     Rebuilt for closed days (before today, UTC) by the stats task; today is
-    always counted live. See ``messaging.stats``.
+    always counted live. See ``messaging.services.stats``.
     """
 
     day = models.DateField()

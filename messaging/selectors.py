@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
-from config.problems import InvalidInput, NotFound
+from core.problems import InvalidInput, NotFound
 from messaging.models import Batch, Conversation, Message, MessageStatus
 from sessions_waha.models import Session
 
@@ -99,7 +99,7 @@ def batch_progress(*, batch_id: object) -> dict[str, Any]:
 
 
 def message_stats(*, since: dt.datetime | None, until: dt.datetime | None, session: object | None) -> dict[str, Any]:
-    """Totals by status, by direction and per day; see ``messaging.stats`` for how it stays fast."""
-    from messaging.stats import message_stats as compute
+    """Totals by status, by direction and per day; see ``messaging.services.stats`` for how it stays fast."""
+    from messaging.services.stats import message_stats as compute
 
     return compute(since=since, until=until, session=session)

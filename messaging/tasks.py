@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from messaging import dispatch, pacing, sweeper
+from messaging.services import dispatch, pacing, sweeper
 from tenants.models import Tenant
 
 logger = logging.getLogger("messaging.tasks")
@@ -53,7 +53,7 @@ def sweep_all() -> None:
 @shared_task(name="messaging.stats_refresh", ignore_result=True)
 def stats_refresh_all() -> None:
     """Every tenant: rebuild the daily stats rollup for closed days that changed."""
-    from messaging.stats import stats_refresh
+    from messaging.services.stats import stats_refresh
 
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
         with schema_context(tenant.schema_name):

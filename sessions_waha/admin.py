@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.models import in_public_schema
-from config.problems import ServiceError
+from core.problems import ServiceError
 from sessions_waha import services
 from sessions_waha.models import Session, SessionStatus
 

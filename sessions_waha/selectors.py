@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from config.problems import NotFound
+from core.problems import NotFound
 from sessions_waha.models import Session
 
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.problems import Conflict, InvalidInput, ServiceError
+from core.problems import Conflict, InvalidInput, ServiceError
 from sessions_waha.models import Session, SessionStatus
 from sessions_waha.waha import WahaClient, WahaError, WahaNotFound, WahaSessionNotReady, client_for
 from tenants import waha_pool
@@ -332,7 +332,7 @@ def session_delete(*, session: Session) -> None:
         session.status = SessionStatus.STOPPED
         session.save(update_fields=["deleted_at", "status", "updated_at"])
         waha_pool.session_route_remove(session_id=session.id)
-        from messaging.services import messages_fail_open
+        from messaging.services.sending import messages_fail_open
 
         messages_fail_open(session_id=session.id, code="session_deleted",
                            detail="The session was deleted before this message could be sent.")

@@ -16,9 +16,9 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from config import db_statements
-from config.logging import tenant_var
-from config.problems import problem_response, tenant_not_found_view
+from core.db import statements as db_statements
+from core.logging import tenant_var
+from core.problems import problem_response, tenant_not_found_view
 from tenants.models import Domain, Tenant
 
 # Host and slug lookups are cached per process for a few seconds: every API

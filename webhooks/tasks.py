@@ -16,11 +16,11 @@ from celery import shared_task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from config.logging import tenant_var
-from messaging import media as media_service
+from core.logging import tenant_var
 from messaging.models import Message
+from messaging.services import media as media_service
 from tenants.models import Tenant
-from webhooks import services
+from webhooks.services import receive
 
 logger = logging.getLogger("webhooks.tasks")
 
@@ -46,16 +46,16 @@ def _in_tenant(tenant: Tenant) -> Iterator[None]:
 @shared_task(name="webhooks.events_apply", ignore_result=True, acks_late=True)
 def events_apply_task(schema_name: str) -> None:
     """Apply the tenant's stored events (kicked by the receiver; the sweep catches what it missed)."""
-    services.apply_kick_release(schema_name)  # events stored from now on kick a new task
+    receive.apply_kick_release(schema_name)  # events stored from now on kick a new task
     tenant = _tenant_of(schema_name)
     if tenant is None:
         logger.error("webhook.apply_refused schema=%s reason=not_a_tenant", schema_name)
         return
     with _in_tenant(tenant):
-        services.pending_events_apply()
+        receive.pending_events_apply()
         # Events stored by a process that skipped its kick (apply_kick's window) are seen now.
-        time.sleep(services.APPLY_KICK_WINDOW_SECONDS)
-        services.pending_events_apply()
+        time.sleep(receive.APPLY_KICK_WINDOW_SECONDS)
+        receive.pending_events_apply()
 
 
 @shared_task(name="webhooks.media_fetch", bind=True, ignore_result=True, acks_late=True,
@@ -85,7 +85,7 @@ def sweep_all() -> None:
     """Every tenant: events and media the queue missed, early acks whose message landed, old events."""
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
         with _in_tenant(tenant):
-            report = services.webhooks_sweep()
+            report = receive.webhooks_sweep()
         if any(report.values()):
             logger.info("webhooks.swept tenant=%s %s", tenant.slug,
                         " ".join(f"{key}={value}" for key, value in report.items()))

@@ -18,7 +18,7 @@ from rest_framework import serializers
 # What is left of a string that DRF trims (``str.strip``) when it is not blank: one character that is
 # not whitespace. ECMA's ``\s`` knows neither \x1c-\x1f nor \x85 but does count \ufeff, so the
 # schema pattern spells out Python's reading. Trimming and DRF's blank check already enforce it, so
-# it is only written into the schema (``config.schema.ServiceAutoSchema``), never run again.
+# it is only written into the schema (``core.rest.schema.ServiceAutoSchema``), never run again.
 NOT_BLANK_PATTERN = r"[^\s\u001c-\u001f\u0085]|\ufeff"
 
 

@@ -7,8 +7,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
-from config.fields import NOT_BLANK_PATTERN, shows_not_blank
-from config.serializers import Serializer
+from core.rest.fields import NOT_BLANK_PATTERN, shows_not_blank
+from core.rest.serializers import Serializer
 
 _EXAMPLE_CODES = {
     "400": ("validation_error", "Invalid input", "The request body or parameters are invalid."),
@@ -95,7 +95,7 @@ class ServiceAutoSchema(AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):  # type: ignore[no-untyped-def]
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if shows_not_blank(field) and "pattern" not in schema:
-            schema["pattern"] = NOT_BLANK_PATTERN  # the not-blank rule that trimming enforces (config.fields)
+            schema["pattern"] = NOT_BLANK_PATTERN  # the not-blank rule that trimming enforces (core.rest.fields)
         return schema
 
     def get_override_parameters(self):  # type: ignore[no-untyped-def]

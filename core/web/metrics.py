@@ -10,8 +10,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import multiprocess
 
-from config.client_ip import client_ip
-from config.problems import problem_response
+from core.problems import problem_response
+from core.web.client_ip import client_ip
 
 
 def _allowed(request: HttpRequest) -> bool:

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
-from config.logging import request_id_var, tenant_var
-from config.problems import problem_response, server_error_view
+from core.logging import request_id_var, tenant_var
+from core.problems import problem_response, server_error_view
 
 logger = logging.getLogger("http")
 

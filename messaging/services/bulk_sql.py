@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 
-from config.ids import uuid7_many
+from core.db.ids import uuid7_many
 from messaging.models import Conversation, Message
 
 # The columns a bulk insert sets; the first four differ per row, the rest are one value for the whole batch.
@@ -55,7 +55,7 @@ def conversations_touch(*, session_id: object, chat_ids: Sequence[str], at: date
                   FROM unnest(%s::uuid[], %s::text[]) AS new(id, chat)
                 ON CONFLICT (session_id, chat_id) DO UPDATE SET last_message_at = EXCLUDED.last_message_at
                 RETURNING c.chat_id, c.id""",  # noqa: S608 - our table name  # nosec B608
-            # Time-ordered ids for the new ones: config/ids.py says why.
+            # Time-ordered ids for the new ones: core/db/ids.py says why.
             [session_id, at, uuid7_many(len(chat_ids)), list(chat_ids)],
         )
         return dict(cursor.fetchall())

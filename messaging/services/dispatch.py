@@ -24,9 +24,9 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from messaging import bulk_sql, pacing, status
 from messaging.models import Conversation, Message, MessageStatus, MessageType
-from messaging.recipients import is_phone_chat
+from messaging.services import bulk_sql, pacing, status
+from messaging.services.recipients import is_phone_chat
 from sessions_waha.models import Session
 from sessions_waha.services import waha_client
 from sessions_waha.waha import (

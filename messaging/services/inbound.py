@@ -22,9 +22,9 @@ from django.db.models import DateTimeField, F, JSONField, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from messaging import media as media_service
 from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
-from messaging.status import JsonbAppend
+from messaging.services import media as media_service
+from messaging.services.status import JsonbAppend
 from sessions_waha.waha import wa_id_of
 
 logger = logging.getLogger("messaging.inbound")

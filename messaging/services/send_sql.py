@@ -18,10 +18,10 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS
 
 from accounts.models import Role, User
-from config import db_statements
-from config.ids import uuid7
-from messaging import bulk_sql
+from core.db import statements as db_statements
+from core.db.ids import uuid7
 from messaging.models import Conversation, Direction, Message, MessageStatus
+from messaging.services import bulk_sql
 from sessions_waha.models import Session, SessionStatus
 
 _SQL = """

@@ -18,10 +18,10 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
-from config.ids import uuid7_many
-from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
-from config.quiet import QuietWindow
-from messaging import bulk_sql, metrics, send_sql
+from core.db.ids import uuid7_many
+from core.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
+from core.quiet import QuietWindow
+from messaging import metrics
 from messaging.models import (
     OPEN_STATUSES,
     TEXT_MAX_LENGTH,
@@ -33,8 +33,9 @@ from messaging.models import (
     MessageType,
 )
 from messaging.permissions import MessagesAccess
-from messaging.personalise import Template, TemplateError, VariablesError, template_parse, variables_check
-from messaging.recipients import InvalidRecipient, recipient_chat_id
+from messaging.services import bulk_sql, send_sql
+from messaging.services.personalise import Template, TemplateError, VariablesError, template_parse, variables_check
+from messaging.services.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
 
 logger = logging.getLogger("messaging")
@@ -114,7 +115,7 @@ def _idempotent_replay(*, user_id: object, key: str, fingerprint: str) -> Messag
 
 
 def _queue(*, sender_id: object, session_reference: str, chat_id: str, content: MessageContent) -> Message:
-    """Store the message (one statement, ``messaging.send_sql``) or raise what stood in the way."""
+    """Store the message (one statement, ``messaging.services.send_sql``) or raise what stood in the way."""
     try:
         outcome = send_sql.message_queue(
             schema_name=connection.schema_name, sender_id=sender_id, roles=SENDER_ROLES,
@@ -284,7 +285,7 @@ def dispatch_kick(*, session_id: object) -> None:
     Never raises: with Redis or the broker down the messages stay queued in
     the database and the sweeper enqueues them once the broker is back.
     """
-    from messaging import pacing
+    from messaging.services import pacing
     from messaging.tasks import dispatch_session
 
     args = [connection.schema_name, str(session_id)]

@@ -19,9 +19,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from messaging import status
 from messaging.models import IdempotencyKey, Message, MessageStatus
-from messaging.services import batches_complete, dispatch_kick
+from messaging.services import status
+from messaging.services.sending import batches_complete, dispatch_kick
 from sessions_waha.services import waha_client
 from sessions_waha.waha import WahaError, WahaLookupUnavailable
 

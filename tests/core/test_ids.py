@@ -1,11 +1,11 @@
-"""config.ids: RFC 9562 version 7 UUIDs, time-ordered across milliseconds."""
+"""core.db.ids: RFC 9562 version 7 UUIDs, time-ordered across milliseconds."""
 
 from __future__ import annotations
 
 import time
 import uuid
 
-from config.ids import uuid7, uuid7_many
+from core.db.ids import uuid7, uuid7_many
 
 
 def test_layout_is_version_7_with_the_rfc_variant_and_the_time_in_front():

@@ -11,11 +11,11 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import Role
 from messaging.models import Conversation, Direction, Message, MessageStatus, PendingAck
-from messaging.status import message_sent
+from messaging.services.status import message_sent
 from sessions_waha.models import Session, SessionStatus
 from tests.webhooks.webhook_helpers import counts, deliver, inbound_payload, stored_outcome
-from webhooks import services
 from webhooks.models import WebhookEvent
+from webhooks.services import receive
 
 # ---------------------------------------------------------------- inbound messages
 
@@ -244,7 +244,7 @@ def test_sweep_applies_an_early_ack_that_missed_the_send_result(acme, acme_route
         PendingAck.objects.create(session=acme_routed.session, wa_id="3EB0RACE0001", ack=2)
         stale = PendingAck.objects.create(session=acme_routed.session, wa_id="3EB0PHONE0001", ack=3)
         PendingAck.objects.filter(pk=stale.pk).update(received_at=timezone.now() - timedelta(days=2))
-        report = services.webhooks_sweep()
+        report = receive.webhooks_sweep()
         assert Message.objects.get(pk=message.pk).status == "delivered"
         assert not PendingAck.objects.exists()
     assert report["acks_reconciled"] == 1
@@ -368,7 +368,7 @@ def test_prune_drops_events_past_retention(acme, acme_routed, settings):
                                           outcome="applied")
         WebhookEvent.objects.create(event_id="evt_new", event="message", session=acme_routed.session,
                                     received_at=timezone.now(), payload={}, outcome="applied")
-        assert services.webhook_events_prune() == 1
+        assert receive.webhook_events_prune() == 1
         assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == ["evt_new"]
         assert not WebhookEvent.objects.filter(pk=old.pk).exists()
 

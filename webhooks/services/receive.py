@@ -50,14 +50,14 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from config import db_statements
-from config.logging import tenant_var
-from config.problems import InvalidInput, NotFound, ServiceError, ServiceUnavailable
-from config.quiet import QuietWindow
-from messaging import inbound
-from messaging import media as media_service
+from core.db import statements as db_statements
+from core.logging import tenant_var
+from core.problems import InvalidInput, NotFound, ServiceError, ServiceUnavailable
+from core.quiet import QuietWindow
 from messaging.models import Direction, Message, PendingAck
-from messaging.status import message_ack_apply, pending_acks_apply
+from messaging.services import inbound
+from messaging.services import media as media_service
+from messaging.services.status import message_ack_apply, pending_acks_apply
 from sessions_waha.models import Session
 from sessions_waha.waha import wa_id_of
 from tenants.models import SessionRoute

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.problems import ServiceError
+from core.problems import ServiceError
 from tenants.services import TenantSpec, tenant_provision
 
 
