@@ -14,7 +14,9 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreation
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.models import Role, User, in_public_schema
+from accounts.models import User
+from accounts.roles import Role
+from core.tenancy import in_public_schema
 
 
 class UserCreateForm(AdminUserCreationForm):

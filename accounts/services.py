@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from accounts.tokens import TenantRefreshToken
 from core.problems import Conflict, InvalidInput, ServiceError
 

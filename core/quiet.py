@@ -2,8 +2,8 @@
 
 The hot paths kick a Celery task after each write (a dispatch per session, an applier per tenant). Asking
 Redis for every write cost a round trip each time; a window lets a process ask once per window instead.
-Each caller makes sure that what it skips is still seen (see ``messaging.services.sending.dispatch_kick`` and
-``webhooks.services.receive.apply_kick``).
+Each caller makes sure that what it skips is still seen (see ``messaging.services.kick.dispatch_kick`` and
+``webhooks.services.applier.apply_kick``).
 """
 
 from __future__ import annotations

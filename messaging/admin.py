@@ -10,19 +10,8 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.http import HttpRequest
 
-from accounts.models import in_public_schema
+from core.console.admin import TenantOnlyAdmin
 from messaging.models import Batch, Conversation, Message, MessageStatus
-
-
-class TenantOnlyAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return not in_public_schema() and super().has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # messages are sent through the API, which queues and paces them
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Message)

@@ -147,7 +147,6 @@ class BatchView(APIView):
 
     @extend_schema(tags=["messages"], summary="Progress of a bulk send", responses={200: BatchSerializer})
     def get(self, request: Request, batch_id: str) -> Response:
-        sending.batches_complete(batch_id=batch_id)
         return Response(BatchSerializer(selectors.batch_progress(batch_id=batch_id)).data)
 
 

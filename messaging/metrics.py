@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from django.db import connection
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
 MESSAGE_STATUS = Counter(
@@ -68,17 +68,3 @@ class QueueDepthCollector:
         except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
             return
         yield family
-
-
-_registered = False
-
-
-def register_collectors() -> None:
-    """Called once per process from the app config."""
-    global _registered
-    if not _registered:
-        from webhooks.metrics import PendingEventsCollector
-
-        REGISTRY.register(QueueDepthCollector())
-        REGISTRY.register(PendingEventsCollector())
-        _registered = True

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.db.ids import uuid7
@@ -47,6 +48,14 @@ STATUS_RANK = {
     MessageStatus.DELIVERED: 3, MessageStatus.READ: 4,
 }
 OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
+
+
+def settled_at() -> Coalesce:
+    """When a message left the open statuses: sent, else failed (else its last change). The latest of these over a
+    batch's messages is when the batch completed."""
+    return Coalesce("sent_at", "failed_at", "updated_at")
+
+
 # WhatsApp's limit for one text: checked on a send's text and on each personalised bulk text.
 TEXT_MAX_LENGTH = 4096
 

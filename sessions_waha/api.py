@@ -11,8 +11,8 @@ from rest_framework import renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import UserCursorPagination
 from core.rest.fields import StrictBooleanField, StrictRegexField
+from core.rest.pagination import CursorPagination
 from core.rest.schema import problem
 from core.rest.serializers import ModelSerializer, Serializer
 from core.rest.views import APIView, GenericAPIView
@@ -37,7 +37,7 @@ class SessionCreateSerializer(Serializer):
     start = StrictBooleanField(default=True, help_text="Start the session (and show a QR code) at once.")
 
 
-class SessionCursorPagination(UserCursorPagination):
+class SessionCursorPagination(CursorPagination):
     ordering = "-created_at"
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
+from core.console.admin import TenantOnlyAdmin
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from messaging.admin import TenantOnlyAdmin
 from webhooks.models import WebhookEvent
 
 

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from core.rest.schema import ProblemSerializer
 from core.rest.views import APIView
 from webhooks import selectors
-from webhooks.services import receive
+from webhooks.services import envelope, receive
 
 _PROBLEM_BASE = "https://docs.waha-gateway.dev/problems/"
 
@@ -43,9 +43,9 @@ ENVELOPE_EXAMPLE = OpenApiExample("Inbound text message (NOWEB)", request_only=T
 })
 ENVELOPE = inline_serializer("WahaEventEnvelope", {
     # The patterns are the receiver's own (webhooks.services); other envelope fields are stored as sent.
-    "id": serializers.RegexField(receive._EVENT_ID.pattern, help_text="The event id (`evt_…`): 1 to 100 "
+    "id": serializers.RegexField(envelope._EVENT_ID.pattern, help_text="The event id (`evt_…`): 1 to 100 "
                                                                        "printable ASCII characters, no spaces."),
-    "event": serializers.RegexField(receive._EVENT_NAME.pattern, help_text="WAHA's event name, e.g. `message`."),
+    "event": serializers.RegexField(envelope._EVENT_NAME.pattern, help_text="WAHA's event name, e.g. `message`."),
     "session": serializers.CharField(min_length=1, help_text="The WAHA session name; it chooses the tenant."),
     "payload": serializers.JSONField(required=False, help_text="The event's data, as WAHA sends it."),
 })

@@ -7,8 +7,8 @@ import logging
 
 from django.db.models import QuerySet
 
+from webhooks.last_event import LAST_EVENT_KEY, last_event_local
 from webhooks.models import WebhookEvent
-from webhooks.services.receive import LAST_EVENT_KEY, last_event_local
 
 logger = logging.getLogger("webhooks")
 

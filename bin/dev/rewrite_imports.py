@@ -4,7 +4,7 @@
     python bin/dev/rewrite_imports.py [--check] [--text] PATH...
 
 Each PATH is a file or a directory (searched for ``*.py``; with ``--text`` also for Markdown, YAML, TOML, INI
-and HTML files). ``MOVED`` and ``SPLITS`` below are the whole mapping, old dotted path to new dotted path.
+and HTML files). ``import_map.py``, next to this script, is the whole mapping, old dotted path to new dotted path.
 
 In Python files it rewrites:
 
@@ -14,8 +14,8 @@ In Python files it rewrites:
 - dotted references in code whose first name is a package the file imports (``config.quiet.time``,
   ``messaging.services._kicked``), adding the ``import`` the new path needs;
 - names used through a local name of a split module (``from webhooks import services`` then
-  ``services.pending_events_apply(...)`` becomes ``apply.pending_events_apply(...)`` with
-  ``from webhooks.services import apply``), also in ``setattr(services, "name", ...)`` and its siblings;
+  ``services.pending_events_apply(...)`` becomes ``applier.pending_events_apply(...)`` with
+  ``from webhooks.services import applier``), also in ``setattr(services, "name", ...)`` and its siblings;
 - dotted references and ``path/to/module.py`` paths in strings and comments: settings strings such as
   ``"config.middleware.RequestIdMiddleware"``,
   ``monkeypatch.setattr("messaging.services.dispatch_kick", ...)``,
@@ -39,198 +39,11 @@ import sys
 import textwrap
 import tokenize
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-# --------------------------------------------------------------------------- the mapping
-
-# Modules that moved whole: every name in them moved with them.
-MOVED: dict[str, str] = {
-    # config/ keeps settings, URLconfs, WSGI and the Celery app; the shared runtime code is the core app.
-    "config.problems": "core.problems",
-    "config.logging": "core.logging",
-    "config.quiet": "core.quiet",
-    "config.ids": "core.db.ids",
-    "config.db_statements": "core.db.statements",
-    "config.db_backend": "core.db.backend",
-    "config.api": "core.rest.views",
-    "config.negotiation": "core.rest.negotiation",
-    "config.pagination": "core.rest.pagination",
-    "config.schema": "core.rest.schema",
-    "config.fields": "core.rest.fields",
-    "config.serializers": "core.rest.serializers",
-    "config.middleware": "core.web.middleware",
-    "config.client_ip": "core.web.client_ip",
-    "config.health": "core.web.health",
-    "config.metrics": "core.web.metrics",
-    "config.admin_site": "core.console.site",
-    "config.apps": "core.console.apps",
-    # The demo data imports every app: it is an app of its own, above them all.
-    "tenants.management.commands.seed_demo": "demo.management.commands.seed_demo",
-    # messaging's service-like modules live in its services package.
-    "messaging.send_sql": "messaging.services.send_sql",
-    "messaging.bulk_sql": "messaging.services.bulk_sql",
-    "messaging.dispatch": "messaging.services.dispatch",
-    "messaging.pacing": "messaging.services.pacing",
-    "messaging.status": "messaging.services.status",
-    "messaging.sweeper": "messaging.services.sweeper",
-    "messaging.inbound": "messaging.services.inbound",
-    "messaging.media": "messaging.services.media",
-    "messaging.recipients": "messaging.services.recipients",
-    "messaging.personalise": "messaging.services.personalise",
-}
-
-
-@dataclass(frozen=True)
-class Split:
-    """A module whose names went to different places (or some of whose names moved)."""
-
-    itself: str  # where the module itself is now (its own path when it still exists or is now a package)
-    default: str | None  # where its other names went; None: they stayed
-    names: dict[str, str] = field(default_factory=dict)  # name -> new module, or "module:new_name" for a rename
-    keep: frozenset[str] = frozenset()  # submodules of the package that replaced the module: never rewritten
-    package: bool = False  # the module became a package of the same name (its file is gone)
-
-
-_MESSAGING_SERVICES = frozenset({
-    "sending", "kick", "send_sql", "bulk_sql", "dispatch", "pacing", "status", "sweeper", "inbound", "media",
-    "recipients", "personalise", "stats",
-})
-_WEBHOOK_SERVICES = frozenset({"receive", "envelope", "apply", "sweep", "enqueue"})
-
-SPLITS: dict[str, Split] = {
-    # messaging/services.py is the package messaging/services/: send, bulk and retry in sending.py, the
-    # dispatch kick in kick.py.
-    "messaging.services": Split(
-        itself="messaging.services", default="messaging.services.sending", keep=_MESSAGING_SERVICES, package=True,
-        names={
-            "dispatch_kick": "messaging.services.kick",
-            "_kicked": "messaging.services.kick",
-            "KICK_QUIET_SECONDS": "messaging.services.kick",
-            "KICK_LOOK_AGAIN_SECONDS": "messaging.services.kick",
-            "SENDER_ROLES": "accounts.roles:MESSAGE_SENDERS",
-        },
-    ),
-    # The stats rollup is written by a service; the stats are read by the selectors.
-    "messaging.stats": Split(
-        itself="messaging.services.stats", default="messaging.services.stats",
-        names={"message_stats": "messaging.selectors"},
-    ),
-    # webhooks/services.py is the package webhooks/services/: receive (verify, route, store once), envelope
-    # (parsing), apply (the applier and its kick), sweep (media, early acks, pruning), enqueue (task names).
-    "webhooks.services": Split(
-        itself="webhooks.services", default="webhooks.services.receive", keep=_WEBHOOK_SERVICES, package=True,
-        names={
-            **dict.fromkeys((
-                "Envelope", "envelope_parse", "MalformedJson", "_clean", "_reject_constant", "_LONE_SURROGATE",
-                "_EVENT_NAME", "_EVENT_ID",
-            ), "webhooks.services.envelope"),
-            **dict.fromkeys((
-                "Applied", "HANDLERS", "_ack_level", "_on_ack", "_clean_me", "_on_session_status", "_from_inbound",
-                "_on_message", "_on_revoked", "_on_edited", "_on_reaction", "_ACK_BY_NAME", "event_applied_reason",
-                "APPLY_KICK_KEY", "APPLY_KICK_WINDOW_SECONDS", "_kicked", "_APPLIER_LOCK_SQL", "_APPLIER_UNLOCK_SQL",
-                "apply_kick", "apply_kick_release", "pending_events_apply", "_apply_batch", "_apply_stored",
-                "_media_enqueuer",
-            ), "webhooks.services.apply"),
-            "_not_applied": "webhooks.services.apply:event_applied_reason",
-            **dict.fromkeys((
-                "media_fetch_pending", "pending_acks_reconcile", "webhook_events_prune", "webhooks_sweep",
-            ), "webhooks.services.sweep"),
-            **dict.fromkeys((
-                "LAST_EVENT_KEY", "last_event_local", "last_event_touch", "_last_event_lock",
-            ), "webhooks.last_event"),
-        },
-    ),
-    # The WAHA client: transport (HTTP, errors, logs), sessions and messages calls; client.py composes them.
-    "sessions_waha.waha.client": Split(
-        itself="sessions_waha.waha.client", default=None,
-        names={
-            **dict.fromkeys((
-                "logger", "Timeout", "T", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_READ_TIMEOUT", "DEFAULT_MAX_MEDIA_BYTES",
-                "POOL_SIZE", "_SESSION_NAME", "_CHUNK_BYTES", "_MAX_ERROR_BODY_BYTES", "_PNG_MAGIC",
-                "validate_session_name", "_Secret", "_new_http_session", "_outcome_of", "_normalize_base_url",
-                "_bounded_content", "_parsed_json", "_json_optional", "_json_lenient", "_json_object",
-                "_json_strings", "_json_list", "_png_bytes",
-            ), "sessions_waha.waha.transport"),
-            **dict.fromkeys((
-                "_MEDIA_PREFIX", "_CONTENT_DISPOSITION_FILENAME", "_file_payload", "_filename_of",
-            ), "sessions_waha.waha.messages"),
-        },
-    ),
-    # Role sets live with the roles, not in permission classes or services.
-    "accounts.models": Split(
-        itself="accounts.models", default=None,
-        names={"Role": "accounts.roles", "ADMIN_CONSOLE_ROLES": "accounts.roles", "in_public_schema": "core.tenancy"},
-    ),
-    "accounts.permissions": Split(itself="accounts.permissions", default=None, names={"EVERY_ROLE": "accounts.roles"}),
-    # The console base class for tenant-only pages, shared by messaging and webhooks.
-    "messaging.admin": Split(itself="messaging.admin", default=None, names={"TenantOnlyAdmin": "core.console.admin"}),
-    # The sandbox's ack names, shared by its store and its payloads (which imported each other).
-    "waha_sandbox.payloads": Split(
-        itself="waha_sandbox.payloads", default=None,
-        names=dict.fromkeys(("ACK_NAMES", "ACK_BY_NAME", "ack_name"), "waha_sandbox.acks"),
-    ),
-}
-
-# Gone without a new home (the integrator replaces their uses by hand):
-# - messaging.metrics.register_collectors: each app registers its scrape-time collector in its AppConfig.ready()
-#   (core.web.metrics.scrape_time_collector_register).
-# - the permission classes' role sets (read_roles/write_roles literals): they name sets of accounts.roles.
-
-_OLD = sorted([*MOVED, *SPLITS], key=len, reverse=True)
-# --moves-only: the state right after the commit that moved the files whole (a split module's names are all in
-# the module its file became); used once while making the change, never needed afterwards.
-MOVES_ONLY = False
-ROOTS = sorted({old.split(".")[0] for old in _OLD})
-
-
-# --------------------------------------------------------------------------- resolving one reference
-
-
-def resolve(ref: str) -> tuple[str, str] | None:
-    """The new (module, rest) of a dotted reference, or None when it did not move.
-
-    ``rest`` is what follows the module (a name and its attributes; empty for the module itself).
-    """
-    for old in _OLD:
-        if ref != old and not ref.startswith(old + "."):
-            continue
-        rest = ref[len(old) + 1:]
-        if old in MOVED:
-            return MOVED[old], rest
-        split = SPLITS[old]
-        if not rest:
-            return None if split.itself == old else (split.itself, "")
-        name, _, tail = rest.partition(".")
-        if name in split.keep:
-            return None
-        target = split.default if MOVES_ONLY else split.names.get(name, split.default)
-        if target is None:
-            return None
-        module, _, new_name = target.partition(":")
-        new_rest = (new_name or name) + (f".{tail}" if tail else "")
-        return None if (module, new_rest) == (old, rest) else (module, new_rest)
-    return None
-
-
-def resolved(ref: str) -> str:
-    """``ref`` with its new path (itself when it did not move)."""
-    found = resolve(ref)
-    if found is None:
-        return ref
-    module, rest = found
-    return f"{module}.{rest}" if rest else module
-
-
-def resolved_path(path: str) -> str:
-    """``a/b/c.py`` with its new path; a module that became a package maps to the module its names went to."""
-    dotted = path[:-3].replace("/", ".")
-    split = SPLITS.get(dotted)
-    if split is not None and split.package and split.default:
-        return split.default.replace(".", "/") + ".py"
-    new = resolved(dotted)
-    return path if new == dotted else new.replace(".", "/") + ".py"
-
+import import_map
+from import_map import ROOTS, SPLITS, resolve, resolved, resolved_path
 
 _DOTTED = re.compile(r"(?<![\w.])(?:" + "|".join(ROOTS) + r")(?:\.[A-Za-z_]\w*)+")
 _PATH = re.compile(r"(?<![\w/.])(?:" + "|".join(ROOTS) + r")(?:/[A-Za-z_]\w*)+\.py\b")
@@ -270,7 +83,7 @@ def _relative(target: str, module: str, is_package: bool, level: int) -> str:
     """``target`` relative to the file's package when the original import was relative and it stays inside."""
     package = module if is_package else module.rpartition(".")[0]
     if level == 1 and (target + ".").startswith(package + ".") and target != package:
-        return "." + target[len(package) + 1:]
+        return "." + target[len(package) + 1 :]
     return target
 
 
@@ -291,10 +104,14 @@ class PythonRewrite:
         self.is_package = path.name == "__init__.py"
         self.tree = ast.parse(source)
         self.lines = source.splitlines(keepends=True)
-        self.tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                       if t.type not in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT)]
-        self.bound_names = {t.string for i, t in enumerate(self.tokens)
-                            if t.type == tokenize.NAME and not self._after_dot(i)}
+        self.tokens = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            if t.type not in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
+        ]
+        self.bound_names = {
+            t.string for i, t in enumerate(self.tokens) if t.type == tokenize.NAME and not self._after_dot(i)
+        }
         self.import_nodes = [node for node in ast.walk(self.tree) if isinstance(node, ast.Import | ast.ImportFrom)]
         self.import_nodes.sort(key=lambda node: node.lineno)
         # Local names bound to a split module: local name -> (old module, the module it is bound to afterwards).
@@ -351,9 +168,11 @@ class PythonRewrite:
     def _imports_module_as(self, module: str, local: str) -> bool:
         parent, _, name = module.rpartition(".")
         for node in self.import_nodes:
-            if (isinstance(node, ast.ImportFrom)
-                    and resolved(_absolute(node, self.module, self.is_package)) == parent
-                    and any(a.name == name and (a.asname or a.name) == local for a in node.names)):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and resolved(_absolute(node, self.module, self.is_package)) == parent
+                and any(a.name == name and (a.asname or a.name) == local for a in node.names)
+            ):
                 return True
         return False
 
@@ -386,8 +205,13 @@ class PythonRewrite:
     def _code_edits(self, import_lines: set[int]) -> tuple[list[Edit], set[str]]:
         edits: list[Edit] = []
         needed_modules: set[str] = set()
-        roots = {a.name.split(".")[0] for n in self.import_nodes if isinstance(n, ast.Import) for a in n.names
-                 if not a.asname}
+        roots = {
+            a.name.split(".")[0]
+            for n in self.import_nodes
+            if isinstance(n, ast.Import)
+            for a in n.names
+            if not a.asname
+        }
         tokens = self.tokens
         moved_targets: set[tuple[int, int]] = set()
         index = 0
@@ -420,7 +244,7 @@ class PythonRewrite:
                 if moved:
                     self.local_moved[token.string] = self.local_moved.get(token.string, 0) + 1
             elif token.string in roots and end > index:
-                found = resolve("".join(t.string for t in tokens[index:end + 1]))
+                found = resolve("".join(t.string for t in tokens[index : end + 1]))
                 if found is not None:
                     module, rest = found
                     needed_modules.add(module)
@@ -437,12 +261,16 @@ class PythonRewrite:
 
     def _setattr_edits(self, index: int, moved_targets: set[tuple[int, int]]) -> list[Edit]:
         """``setattr(local, "name", ...)`` (``monkeypatch.setattr`` too) on a split module's local name."""
-        window = self.tokens[index + 1: index + 5]
+        window = self.tokens[index + 1 : index + 5]
         if len(window) < 4:
             return []
         opening, target, comma, name = window
-        if (opening.string != "(" or target.string not in self.split_aliases or comma.string != ","
-                or name.type != tokenize.STRING):
+        if (
+            opening.string != "("
+            or target.string not in self.split_aliases
+            or comma.string != ","
+            or name.type != tokenize.STRING
+        ):
             return []
         attribute = ast.literal_eval(name.string)
         replacement = self._split_attribute(target.string, attribute) if isinstance(attribute, str) else None
@@ -451,11 +279,12 @@ class PythonRewrite:
         if replacement[0] != target.string:
             moved_targets.add(target.start)
         quote = name.string[-1]
-        return [Edit(target.start, target.end, replacement[0]),
-                Edit(name.start, name.end, f"{quote}{replacement[1]}{quote}")]
+        return [
+            Edit(target.start, target.end, replacement[0]),
+            Edit(name.start, name.end, f"{quote}{replacement[1]}{quote}"),
+        ]
 
-    def _dotted_setattr_edits(self, index: int, roots: set[str], needed_modules: set[str]
-                              ) -> tuple[list[Edit], int]:
+    def _dotted_setattr_edits(self, index: int, roots: set[str], needed_modules: set[str]) -> tuple[list[Edit], int]:
         """``setattr(package.module, "name", ...)`` when ``package.module.name`` moved; and where to go on."""
         tokens = self.tokens
         start = index + 2
@@ -469,7 +298,7 @@ class PythonRewrite:
         if end + 2 >= len(tokens) or tokens[end + 1].string != "," or tokens[end + 2].type != tokenize.STRING:
             return [], index + 1
         attribute = ast.literal_eval(tokens[end + 2].string)
-        chain = "".join(t.string for t in tokens[start:end + 1])
+        chain = "".join(t.string for t in tokens[start : end + 1])
         found = resolve(f"{chain}.{attribute}") if isinstance(attribute, str) else None
         if found is None:
             return [], index + 1
@@ -477,18 +306,21 @@ class PythonRewrite:
         needed_modules.add(module)
         new_chain, _, new_attribute = f"{module}.{rest}".rpartition(".")
         quote = tokens[end + 2].string[-1]
-        return [Edit(tokens[start].start, tokens[end].end, new_chain),
-                Edit(tokens[end + 2].start, tokens[end + 2].end, f"{quote}{new_attribute}{quote}")], end + 3
+        return [
+            Edit(tokens[start].start, tokens[end].end, new_chain),
+            Edit(tokens[end + 2].start, tokens[end + 2].end, f"{quote}{new_attribute}{quote}"),
+        ], end + 3
 
     def _is_logger_name(self, index: int) -> bool:
-        before = [t.string for t in self.tokens[max(0, index - 2): index]]
+        before = [t.string for t in self.tokens[max(0, index - 2) : index]]
         return before in (["getLogger", "("], ["logger", "="])
 
     # ------------------------------------------------------------------ putting it together
 
     def rewrite(self) -> str:
-        import_lines = {line for node in self.import_nodes
-                        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+        import_lines = {
+            line for node in self.import_nodes for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+        }
         new_imports = {id(node): self._import_text(node) for node in self.import_nodes}
         edits, needed_modules = self._code_edits(import_lines)
         unused = {local for local, uses in self.local_uses.items() if uses and self.local_moved.get(local) == uses}
@@ -542,7 +374,7 @@ class PythonRewrite:
         return "\n".join(kept)
 
     def _original(self, node: ast.Import | ast.ImportFrom) -> str:
-        return "".join(self.lines[node.lineno - 1: node.end_lineno]).rstrip("\r\n")
+        return "".join(self.lines[node.lineno - 1 : node.end_lineno]).rstrip("\r\n")
 
     def _apply(self, edits: list[Edit]) -> str:
         offsets = [0]
@@ -557,29 +389,30 @@ class PythonRewrite:
             span = (position(edit.start), position(edit.end))
             if span not in seen:
                 seen.add(span)
-                text = text[: span[0]] + edit.text + text[span[1]:]
+                text = text[: span[0]] + edit.text + text[span[1] :]
         return text
 
 
 # --------------------------------------------------------------------------- files
 
 TEXT_SUFFIXES = {".md", ".txt", ".toml", ".ini", ".cfg", ".yml", ".yaml", ".html", ".json"}
-THIS_FILE = Path(__file__).resolve()
+# This script and its mapping name the old paths on purpose.
+THIS_DIR_FILES = {Path(__file__).resolve(), Path(import_map.__file__).resolve()}
 SKIPPED_DIRS = {".venv", ".git", "node_modules", ".tools", "staticfiles", "var", "__pycache__"}
 
 
 def files_under(paths: Iterable[Path], text: bool) -> Iterator[Path]:
-    """The files to rewrite under ``paths``, never this script (its mapping names the old paths)."""
+    """The files to rewrite under ``paths``."""
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if set(child.relative_to(path).parts) & SKIPPED_DIRS or not child.is_file():
                     continue
-                if child.resolve() == THIS_FILE:
+                if child.resolve() in THIS_DIR_FILES:
                     continue
                 if child.suffix == ".py" or (text and child.suffix in TEXT_SUFFIXES):
                     yield child
-        elif path.is_file() and path.resolve() != THIS_FILE:
+        elif path.is_file() and path.resolve() not in THIS_DIR_FILES:
             yield path
 
 
@@ -599,8 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository root (for relative imports)")
     options = parser.parse_args(argv)
     root = options.root.resolve()
-    global MOVES_ONLY  # a switch for this run of the command
-    MOVES_ONLY = options.moves_only
+    import_map.MOVES_ONLY = options.moves_only
     changed = 0
     for path in files_under(options.paths, options.text):
         new = rewrite_file(path, root)

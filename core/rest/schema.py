@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
-from rest_framework.permissions import SAFE_METHODS, AllowAny
+from rest_framework.permissions import AllowAny
 
 from core.rest.fields import NOT_BLANK_PATTERN, shows_not_blank
 from core.rest.serializers import Serializer
@@ -115,14 +115,16 @@ class ServiceAutoSchema(AutoSchema):
         return any(isinstance(p, AllowAny) for p in self.view.get_permissions()) if self.view else False
 
     def _may_forbid(self) -> bool:
-        """Whether a permission class of the view refuses some role for this method."""
-        from accounts.models import Role
+        """Whether a permission class of the view refuses some role for this method.
 
+        A role rule says so itself (``refuses_some_role``, ``accounts.permissions.RolePermission``); any other
+        permission class may refuse anyone.
+        """
         for permission in self.view.get_permissions() if self.view else []:
             if isinstance(permission, AllowAny):
                 continue
-            roles = getattr(permission, "read_roles" if self.method in SAFE_METHODS else "write_roles", None)
-            if roles is None or not set(Role.values) <= set(roles):
+            refuses_some_role = getattr(permission, "refuses_some_role", None)
+            if refuses_some_role is None or refuses_some_role(self.method):
                 return True
         return False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -48,10 +49,9 @@ def _cache_ok() -> bool:
 
 
 def _broker_ok() -> bool:
-    from config.celery import app
-
+    # The project's Celery app (config/celery.py, loaded with the settings) is Celery's current app.
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception:  # noqa: BLE001

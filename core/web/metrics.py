@@ -9,6 +9,7 @@ import prometheus_client
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import multiprocess
+from prometheus_client.registry import Collector
 
 from core.problems import problem_response
 from core.web.client_ip import client_ip
@@ -62,8 +63,22 @@ def worker_metrics_serve(*, port: int, address: str = "0.0.0.0") -> None:  # noq
     prometheus_client.start_http_server(port, addr=address, registry=worker_metrics_registry())
 
 
-def scrape_time_collectors() -> list:
-    from messaging.metrics import QueueDepthCollector
-    from webhooks.metrics import PendingEventsCollector
+# Figures the apps read from the database when /metrics is scraped (queue depth, pending webhook events).
+_scrape_time_collectors: list[Collector] = []
 
-    return [QueueDepthCollector(), PendingEventsCollector()]
+
+def scrape_time_collector_register(collector: Collector) -> None:
+    """Show ``collector`` on /metrics, once per process whatever the mode (its class is registered once).
+
+    Each app registers its own in ``AppConfig.ready()``: core imports no app. Without
+    ``PROMETHEUS_MULTIPROC_DIR`` it is in the default registry; with it, web's /metrics adds it to the totals
+    of every process, and a worker's own endpoint leaves it to web.
+    """
+    if any(type(known) is type(collector) for known in _scrape_time_collectors):
+        return
+    _scrape_time_collectors.append(collector)
+    prometheus_client.REGISTRY.register(collector)
+
+
+def scrape_time_collectors() -> list[Collector]:
+    return list(_scrape_time_collectors)

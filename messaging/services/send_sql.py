@@ -17,7 +17,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from core.db import statements as db_statements
 from core.db.ids import uuid7
 from messaging.models import Conversation, Direction, Message, MessageStatus

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import MESSAGE_SENDERS
 from core.db.ids import uuid7_many
 from core.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
-from core.quiet import QuietWindow
 from messaging import metrics
 from messaging.models import (
     OPEN_STATUSES,
@@ -31,9 +31,10 @@ from messaging.models import (
     Message,
     MessageStatus,
     MessageType,
+    settled_at,
 )
-from messaging.permissions import MessagesAccess
 from messaging.services import bulk_sql, send_sql
+from messaging.services.kick import dispatch_kick
 from messaging.services.personalise import Template, TemplateError, VariablesError, template_parse, variables_check
 from messaging.services.recipients import InvalidRecipient, recipient_chat_id
 from sessions_waha.models import Session, SessionStatus
@@ -41,7 +42,6 @@ from sessions_waha.models import Session, SessionStatus
 logger = logging.getLogger("messaging")
 
 BULK_MAX_RECIPIENTS = 10_000
-SENDER_ROLES = MessagesAccess.write_roles
 
 
 class SessionNotReady(Conflict):
@@ -118,14 +118,14 @@ def _queue(*, sender_id: object, session_reference: str, chat_id: str, content: 
     """Store the message (one statement, ``messaging.services.send_sql``) or raise what stood in the way."""
     try:
         outcome = send_sql.message_queue(
-            schema_name=connection.schema_name, sender_id=sender_id, roles=SENDER_ROLES,
+            schema_name=connection.schema_name, sender_id=sender_id, roles=MESSAGE_SENDERS,
             session_reference=session_reference, chat_id=chat_id, content=content, now=timezone.now())
     except (OperationalError, InterfaceError) as exc:
         logger.warning("message.store_failed error=%s", type(exc).__name__)
         raise ServiceUnavailable("The message could not be stored now; retry later.") from exc
     if outcome.message is not None:
         return outcome.message
-    if outcome.sender_role not in SENDER_ROLES:
+    if outcome.sender_role not in MESSAGE_SENDERS:
         # Authentication and the permission classes checked this; it changed since (deactivated, demoted).
         raise SenderNotAllowed("Your account may not send messages.")
     if outcome.session_id is None:
@@ -269,38 +269,6 @@ def conversation_assign(*, conversation: Conversation, assignee_id: object) -> C
     return conversation
 
 
-# After a kick, a process stays quiet about that session for KICK_QUIET_SECONDS: a busy session would
-# otherwise cost a Redis round trip per message (bench/RESULTS.md, "Accepted sends"). Every kick therefore
-# also schedules a dispatch KICK_LOOK_AGAIN_SECONDS later, which sends what the process stored while quiet
-# (a dispatch that finds another running returns, and that one looks at the queue after it). The margin
-# covers clock skew between the web and worker hosts: Celery's countdown is a wall-clock ETA.
-KICK_QUIET_SECONDS = 0.25
-KICK_LOOK_AGAIN_SECONDS = 0.5
-_kicked = QuietWindow(KICK_QUIET_SECONDS)
-
-
-def dispatch_kick(*, session_id: object) -> None:
-    """Make sure a worker will send this session's due messages soon.
-
-    Never raises: with Redis or the broker down the messages stay queued in
-    the database and the sweeper enqueues them once the broker is back.
-    """
-    from messaging.services import pacing
-    from messaging.tasks import dispatch_session
-
-    args = [connection.schema_name, str(session_id)]
-    if _kicked.quiet(tuple(args)):
-        return  # this process enqueued a dispatch moments ago, and the look after it is scheduled
-    try:
-        if pacing.kick_claim(session_id):
-            dispatch_session.apply_async(args=args, retry=False)
-        dispatch_session.apply_async(args=args, countdown=KICK_LOOK_AGAIN_SECONDS, retry=False)
-        _kicked.start(tuple(args))
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper recovers
-        metrics.ENQUEUE_FAILURES.inc()
-        logger.warning("dispatch.kick_failed session_id=%s error=%s", session_id, type(exc).__name__)
-
-
 def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
     """Fail the session's queued and sending messages (the session is gone: they can never go out)."""
     now = timezone.now()
@@ -313,9 +281,18 @@ def messages_fail_open(*, session_id: object, code: str, detail: str) -> int:
     return failed
 
 
+def messages_fail_on_session_deleted(sender: object, *, session_id: object, **kwargs: object) -> None:
+    """``sessions_waha.signals.session_deleted``: the session's queued and sending messages can never go out."""
+    messages_fail_open(session_id=session_id, code="session_deleted",
+                       detail="The session was deleted before this message could be sent.")
+
+
 def batches_complete(*, batch_id: object | None = None) -> int:
-    """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one)."""
+    """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one): when their
+    last message left those statuses, as ``selectors.batch_progress`` shows it before the stamp."""
     open_messages = Message.objects.filter(batch=OuterRef("pk"), status__in=OPEN_STATUSES)
+    last_settled = (Message.objects.filter(batch=OuterRef("pk")).order_by().values("batch")
+                    .annotate(at=Max(settled_at())).values("at"))
     batches = Batch.objects.all() if batch_id is None else Batch.objects.filter(pk=batch_id)
     return batches.filter(completed_at__isnull=True, total__gt=0).exclude(Exists(open_messages)).update(
-        completed_at=timezone.now())
+        completed_at=Subquery(last_settled))

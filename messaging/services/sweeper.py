@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from messaging.models import IdempotencyKey, Message, MessageStatus
 from messaging.services import status
-from messaging.services.sending import batches_complete, dispatch_kick
+from messaging.services.kick import dispatch_kick
+from messaging.services.sending import batches_complete
 from sessions_waha.services import waha_client
 from sessions_waha.waha import WahaError, WahaLookupUnavailable
 

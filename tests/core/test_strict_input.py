@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Role
+from accounts.roles import Role
 
 
 @pytest.fixture

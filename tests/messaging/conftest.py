@@ -1,7 +1,7 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from sessions_waha.services import session_create, session_refresh
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from messaging.models import Conversation, Message
 from sessions_waha.models import Session, SessionStatus
 

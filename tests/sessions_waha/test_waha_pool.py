@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import Role
+from accounts.roles import Role
 from tenants.models import SessionRoute, WahaServer
 from tenants.waha_pool import waha_server_default
 from tests.sandbox_fixtures import SANDBOX_KEY

@@ -14,6 +14,7 @@ from messaging.models import Conversation, Message
 from tenants.models import SessionRoute
 from tests.support import TenantClient
 from tests.webhooks.webhook_helpers import WsgiClient, compact, counts, deliver, envelope, inbound_payload, post, sign
+from webhooks import last_event
 from webhooks.models import WebhookEvent
 from webhooks.services import receive
 
@@ -352,8 +353,8 @@ def test_log_lines_name_the_event_but_never_the_signature_or_body(public_client,
 def test_webhooks_health_shows_the_last_event_time(public_client, acme_routed, client_for, acme):
     from django_redis import get_redis_connection
 
-    get_redis_connection("default").delete(receive.LAST_EVENT_KEY)
-    receive.last_event_local.update(at=0.0, written=0.0)
+    get_redis_connection("default").delete(last_event.LAST_EVENT_KEY)
+    last_event.last_event_local.update(at=0.0, written=0.0)
     response = public_client.get("/webhooks/health")
     assert response.status_code == 200 and response.json() == {"status": "ok", "last_event_at": None}
     deliver(public_client, acme_routed, "presence.update", {})
@@ -366,8 +367,8 @@ def test_webhooks_health_shows_the_last_event_time(public_client, acme_routed, c
 def test_signature_failures_do_not_count_as_events(public_client, acme_routed):
     from django_redis import get_redis_connection
 
-    get_redis_connection("default").delete(receive.LAST_EVENT_KEY)
-    receive.last_event_local.update(at=0.0, written=0.0)
+    get_redis_connection("default").delete(last_event.LAST_EVENT_KEY)
+    last_event.last_event_local.update(at=0.0, written=0.0)
     body = compact(envelope(acme_routed, "presence.update", {}))
     post(public_client, body, signature="0" * 128)
     assert public_client.get("/webhooks/health").json()["last_event_at"] is None

@@ -96,14 +96,14 @@ def events_apply_everywhere() -> int:
 
     from core.logging import tenant_var
     from tenants.models import Tenant
-    from webhooks.services import receive
+    from webhooks.services import applier
 
     applied = 0
     for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()):
         token = tenant_var.set(tenant.slug)
         try:
             with tenant_context(tenant):
-                applied += receive.pending_events_apply()
+                applied += applier.pending_events_apply()
         finally:
             tenant_var.reset(token)
     return applied

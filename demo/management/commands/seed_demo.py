@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from sessions_waha.models import Session
 from sessions_waha.services import WahaUnavailable, session_create, session_declare, waha_reachable
 from tenants.models import Tenant
