@@ -16,7 +16,7 @@ help:
 	@echo "make test   run the whole test suite (PostgreSQL and Redis are started when installed but stopped)"
 	@echo "make test-unit | test-e2e | test-security | test-db   a marked subset (no coverage)"
 	@echo "make test-module M=tests/core/test_auth.py         one test module (or any pytest path)"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and the import contracts (lint-imports)"
 	@echo "make postman  run the Postman collection with newman against a running make run (BASE_URL=...)"
 
 $(BIN)/python:
@@ -90,8 +90,10 @@ test-module: install services
 	$(BIN)/python bin/ensure_database.py
 	$(BIN)/python -m pytest $(M) $(PYTEST_ARGS)
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]: apps depend downward only, no cycles).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .
