@@ -27,8 +27,11 @@ def _python_files() -> list[Path]:
 
 
 def test_no_module_outside_migrations_and_tests_is_over_500_lines():
-    long = {str(path.relative_to(ROOT)): lines for path in _python_files()
-            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in _python_files()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
     assert long == {}, f"split these by responsibility: {long}"
 
 
