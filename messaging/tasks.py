@@ -13,6 +13,7 @@ from celery import shared_task
 from django_tenants.utils import schema_context
 
 from messaging.services import dispatch, pacing, sweeper
+from messaging.services.kick import DISPATCH_SESSION
 from tenants.models import Tenant
 
 logger = logging.getLogger("messaging.tasks")
@@ -22,7 +23,7 @@ logger = logging.getLogger("messaging.tasks")
 MAX_COUNTDOWN_SECONDS = 60
 
 
-@shared_task(name="messaging.dispatch_session", ignore_result=True, acks_late=True)
+@shared_task(name=DISPATCH_SESSION, ignore_result=True, acks_late=True)
 def dispatch_session(schema_name: str, session_id: str) -> None:
     """Send one session's due messages, then schedule the next run if needed."""
     with schema_context(schema_name):

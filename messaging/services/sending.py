@@ -1,4 +1,5 @@
-"""Writes for messages: send, bulk, retry, conversation assignment.
+"""Writes for messages: send, bulk, retry, conversation assignment, failing a deleted session's open
+messages, and stamping finished batches.
 
 Every write commits the message first and only then asks a worker to send it
 (``transaction.on_commit``), so a lost task never loses a message and a
