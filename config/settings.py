@@ -434,7 +434,7 @@ if IS_PRODUCTION:
     _refuse_insecure_production()
 
 # --------------------------------------------------------------------------- webhooks and inbound media
-# (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services/receive.py)
+# (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services/)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # Seconds a worker keeps a session's route (tenant, key) in memory; 0 looks it up on every event.
 WEBHOOK_ROUTE_CACHE_SECONDS = env.float("WEBHOOK_ROUTE_CACHE_SECONDS", default=5.0)
