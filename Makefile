@@ -16,7 +16,7 @@ help:
 	@echo "make test   run the whole test suite (PostgreSQL and Redis are started when installed but stopped)"
 	@echo "make test-unit | test-e2e | test-security | test-db   a marked subset (no coverage)"
 	@echo "make test-module M=tests/core/test_auth.py         one test module (or any pytest path)"
-	@echo "make lint   ruff check and mypy (the apps, with the Django and DRF stubs)"
+	@echo "make lint   ruff check, the import contracts (lint-imports) and mypy (with the Django and DRF stubs)"
 	@echo "make postman  run the Postman collection with newman against a running make run (BASE_URL=...)"
 
 $(BIN)/python:
@@ -90,10 +90,12 @@ test-module: install services
 	$(BIN)/python bin/ensure_database.py
 	$(BIN)/python -m pytest $(M) $(PYTEST_ARGS)
 
-# Ruff's linter, then mypy over the apps (pyproject.toml [tool.mypy]: every function annotated, each
-# remaining `type: ignore` with its error code and reason). mypy loads the settings without a database.
+# Ruff's linter, the import contracts of pyproject.toml ([tool.importlinter]: apps depend downward only,
+# no cycles), then mypy over the apps ([tool.mypy]: every function annotated, each remaining `type: ignore`
+# with its error code and reason). mypy loads the settings without a database.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 format: install

@@ -14,7 +14,8 @@ from django.core.cache import caches
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from tests.support import TEST_PASSWORD, TEST_TENANTS, TenantClient, tokens_for
 
 pytest_plugins = ["tests.sandbox_fixtures", "tests.e2e_fixtures"]

@@ -10,7 +10,7 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
 max_requests_jitter = 50
-accesslog = None  # config.middleware logs one line per request, with its request id
+accesslog = None  # core.web.middleware logs one line per request, with its request id
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # Containers often have a read-only home; gunicorn 27 would put a control socket there.

@@ -16,7 +16,9 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreation
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.models import Role, User, in_public_schema
+from accounts.models import User
+from accounts.roles import Role
+from core.tenancy import in_public_schema
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldsetSpec

@@ -26,9 +26,9 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from accounts.throttles import LoginRateThrottle
-from config.api import APIView, GenericAPIView, PublicAPIView
-from config.pagination import CursorPagination
-from config.schema import problem
+from core.rest.pagination import CursorPagination
+from core.rest.schema import problem
+from core.rest.views import APIView, GenericAPIView, PublicAPIView
 
 
 class UserCursorPagination(CursorPagination):

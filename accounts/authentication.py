@@ -22,8 +22,8 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
 from accounts.tokens import current_tenant_slug, token_is_current
-from config import db_statements
-from tenants.connection import current_schema
+from core.db import statements as db_statements
+from core.tenancy import current_schema
 
 # (tenant slug, raw token) → the verified token. Bounded: cleared whole when full.
 _verified: dict[tuple[str | None, bytes], Token] = {}

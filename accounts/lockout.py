@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from config.problems import problem_response
+from core.problems import problem_response
 
 
 def lockout_username(request: HttpRequest, credentials: dict | None) -> str:

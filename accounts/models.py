@@ -9,23 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
 
-from tenants.connection import current_schema
-
-
-class Role(models.TextChoices):
-    TENANT_ADMIN = "TENANT_ADMIN", "Tenant admin"
-    MANAGER = "MANAGER", "Manager"
-    AGENT = "AGENT", "Agent"
-    AUDITOR = "AUDITOR", "Auditor"
-
-
-ADMIN_CONSOLE_ROLES = frozenset({Role.TENANT_ADMIN, Role.AUDITOR})
-
-
-def in_public_schema() -> bool:
-    return current_schema() == get_public_schema_name()
+from accounts.roles import ADMIN_CONSOLE_ROLES, Role
+from core.tenancy import in_public_schema
 
 
 class UserManager(BaseUserManager["User"]):

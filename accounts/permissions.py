@@ -1,9 +1,9 @@
 """Role rules of the API contract, one permission class per rule.
 
 Each class names the roles allowed to read (safe methods) and to change
-(unsafe methods). AUDITOR is never in a change set: it changes nothing.
-An API key acts with its role (``accounts.principals``), except where a
-class closes the endpoint to keys altogether (``api_keys = False``).
+(unsafe methods), as sets of ``accounts.roles``. AUDITOR is never in a change
+set: it changes nothing. An API key acts with its role (``accounts.principals``),
+except where a class closes the endpoint to keys altogether (``api_keys = False``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.models import Role
 from accounts.principals import is_api_key
-
-EVERY_ROLE = frozenset(Role)
+from accounts.roles import EVERY_ROLE, USER_READERS, USER_WRITERS
 
 
 class RolePermission(BasePermission):
@@ -32,8 +30,16 @@ class RolePermission(BasePermission):
         if not self.api_keys and is_api_key(user):
             self.message = "API keys may not use this endpoint: it needs a user's token."
             return False
-        allowed = self.read_roles if request.method in SAFE_METHODS else self.write_roles
-        return user.role in allowed
+        return user.role in self.roles_for(request.method or "")
+
+    def roles_for(self, method: str) -> frozenset[str]:
+        """The roles this rule allows ``method`` (read roles for safe methods, write roles for the others)."""
+        return self.read_roles if method in SAFE_METHODS else self.write_roles
+
+    def refuses_some_role(self, method: str) -> bool:
+        """Whether some caller is refused ``method`` here (the OpenAPI schema then documents a 403): a role,
+        or every API key."""
+        return not self.api_keys or not self.roles_for(method) >= EVERY_ROLE
 
 
 class AnyRole(RolePermission):
@@ -46,6 +52,6 @@ class AnyRole(RolePermission):
 class UsersAccess(RolePermission):
     """Users: admins, managers and auditors read; only admins change. Never an API key."""
 
-    read_roles = frozenset({Role.TENANT_ADMIN, Role.MANAGER, Role.AUDITOR})
-    write_roles = frozenset({Role.TENANT_ADMIN})
+    read_roles = USER_READERS
+    write_roles = USER_WRITERS
     api_keys = False

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from rest_framework.exceptions import AuthenticationFailed
 
 # The OpenAPI security scheme of API keys (``apikeys.schema_extensions``); operations that refuse keys
-# leave it out (``config.schema``).
+# leave it out (``core.rest.schema``).
 API_KEY_SECURITY_SCHEME = "apiKeyAuth"
 API_KEY_HEADER = "X-Api-Key"
 API_KEY_AUTH_SCHEME = "Api-Key"  # Authorization: Api-Key <key>

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
-from config.ids import RowId
-from config.problems import NotFound
+from core.db.ids import RowId
+from core.problems import NotFound
 
 
 def user_list() -> QuerySet[User]:

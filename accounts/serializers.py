@@ -9,10 +9,11 @@ from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from accounts.tokens import TenantRefreshToken, current_tenant_slug, token_is_current
-from config.fields import StrictBooleanField, StrictCharField, StrictEmailField
-from config.serializers import ModelSerializer, Serializer
+from core.rest.fields import StrictBooleanField, StrictCharField, StrictEmailField
+from core.rest.serializers import ModelSerializer, Serializer
 
 
 class UserSerializer(ModelSerializer):

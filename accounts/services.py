@@ -14,9 +14,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from accounts.tokens import TenantRefreshToken
-from config.problems import Conflict, InvalidInput, ServiceError
+from core.problems import Conflict, InvalidInput, ServiceError
 
 logger = logging.getLogger("accounts")
 

@@ -18,7 +18,7 @@ class LoginRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         usage = get_usage(
-            request._request, group=self.group, key="config.client_ip.ratelimit_client_ip",
+            request._request, group=self.group, key="core.web.client_ip.ratelimit_client_ip",
             rate=settings.LOGIN_RATE, method=["POST"], increment=True,
         )
         self._wait = usage["time_left"] if usage else None

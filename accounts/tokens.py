@@ -14,7 +14,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, AuthUser, RefreshToken, Token
 
 from accounts.models import User
-from tenants.connection import tenant_connection
+from core.tenancy import tenant_connection
 
 TENANT_CLAIM = "tenant"
 # The user's ``token_generation`` when the token was issued. Revoking a user's tokens (a password change,

@@ -7,10 +7,11 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.callers import UserRequest
 from apikeys import selectors, services
 from apikeys.permissions import ApiKeysAccess
 from apikeys.serializers import ApiKeyCreatedSerializer, ApiKeyCreateSerializer, ApiKeySerializer
-from config.api import APIView, GenericAPIView, UserRequest
+from core.rest.views import APIView, GenericAPIView
 
 CREATE_EXAMPLE = OpenApiExample(
     "Order backend",

@@ -23,8 +23,8 @@ from rest_framework.request import Request
 from accounts.principals import API_KEY_AUTH_SCHEME, ApiKeyInvalid, ApiKeyPrincipal, presented_api_key
 from apikeys.keys import key_matches, key_prefix
 from apikeys.models import ApiKey
-from config import db_statements
-from tenants.connection import current_schema
+from core.db import statements as db_statements
+from core.tenancy import current_schema
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 

@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role
-from config.ids import uuid7
+from accounts.roles import Role
+from core.db.ids import uuid7
 
 # The roles a key may carry: a backend sends and reads (MANAGER) or only reads (AUDITOR).
 KEY_ROLES = (Role.MANAGER, Role.AUDITOR)

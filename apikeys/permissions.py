@@ -1,7 +1,7 @@
 """Role rule for the API keys endpoints: admins manage, auditors read, and no key manages keys."""
 
-from accounts.models import Role
 from accounts.permissions import RolePermission
+from accounts.roles import Role
 
 
 class ApiKeysAccess(RolePermission):

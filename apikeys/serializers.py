@@ -6,8 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apikeys.models import KEY_ROLE_CHOICES, ApiKey
-from config.fields import StrictCharField, StrictUUIDField
-from config.serializers import ModelSerializer, Serializer
+from core.rest.fields import StrictCharField, StrictUUIDField
+from core.rest.serializers import ModelSerializer, Serializer
 
 MAX_SESSIONS = 100
 

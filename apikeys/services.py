@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from apikeys.keys import key_generate, key_hash
 from apikeys.models import ApiKey
-from config.problems import InvalidInput
+from core.problems import InvalidInput
 from sessions_waha.models import Session
 
 logger = logging.getLogger("apikeys")

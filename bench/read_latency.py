@@ -83,7 +83,7 @@ def main() -> None:
         # What beat does every minute: roll closed days up for the stats.
         refresh_started = time.monotonic()
         django_shell(env["env"], "from django_tenants.utils import schema_context\n"
-                                 "from messaging.stats import stats_refresh\n"
+                                 "from messaging.services.stats import stats_refresh\n"
                                  "with schema_context('t_bench'): print(stats_refresh())")
         refresh_seconds = round(time.monotonic() - refresh_started, 1)
         http = requests.Session()

@@ -117,14 +117,14 @@ def stored_events() -> None:
 
     from messaging.models import Message
     from tenants.models import Tenant
-    from webhooks import services
     from webhooks.models import WebhookEvent
+    from webhooks.services import applier
 
     with tenant_context(Tenant.objects.get(slug="bench")):
         # No Celery worker runs during the load: apply what was accepted now, as the worker would, and time it.
         pending = WebhookEvent.objects.filter(outcome="pending").count()
         started = time.perf_counter()
-        applied = services.pending_events_apply(batch_size=500)
+        applied = applier.pending_events_apply(batch_size=500)
         seconds = time.perf_counter() - started
         print(json.dumps({"events": WebhookEvent.objects.count(),
                           "distinct": WebhookEvent.objects.values("event_id").distinct().count(),

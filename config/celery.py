@@ -30,9 +30,9 @@ def _reconcile_sessions_at_start(sender: Any, **kwargs: Any) -> None:
 
 @worker_init.connect
 def _serve_worker_metrics(**kwargs: Any) -> None:
-    """With ``WORKER_METRICS_PORT`` set, the worker serves its own metrics (``config.metrics``)."""
+    """With ``WORKER_METRICS_PORT`` set, the worker serves its own metrics (``core.web.metrics``)."""
     port = os.environ.get("WORKER_METRICS_PORT", "")
     if port:
-        from config.metrics import worker_metrics_serve
+        from core.web.metrics import worker_metrics_serve
 
         worker_metrics_serve(port=int(port))

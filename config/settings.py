@@ -16,6 +16,8 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.settings_checks import DEV_SECRET_KEY, refuse_insecure_production, s3_media_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -27,7 +29,7 @@ if DJANGO_ENV not in {"development", "test", "production"}:
 IS_PRODUCTION = DJANGO_ENV == "production"
 IS_TEST = DJANGO_ENV == "test"
 
-DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"
+# (DEV_SECRET_KEY, the development default, is in config.settings_checks with the other known secrets.)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
@@ -37,10 +39,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 # apps with a foreign key to the user model live wherever the user model lives.
 SHARED_APPS = [
     "django_tenants",
+    "core",
     "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "config.apps.ConsoleAdminConfig",
+    "core.console.apps.ConsoleAdminConfig",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -52,11 +55,12 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "django_prometheus",
+    "demo",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
-    "config.apps.ConsoleAdminConfig",
+    "core.console.apps.ConsoleAdminConfig",
     "django.contrib.sessions",
     "django.contrib.messages",
     "accounts",
@@ -73,7 +77,7 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
-DEFAULT_NOT_FOUND_TENANT_VIEW = "config.problems.tenant_not_found_view"
+DEFAULT_NOT_FOUND_TENANT_VIEW = "core.problems.tenant_not_found_view"
 # One SET search_path per schema switch instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
 # How long a process trusts its cached Host/X-Tenant → tenant lookups (tenants.middleware).
@@ -81,9 +85,9 @@ TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=10.0)
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "config.middleware.RequestIdMiddleware",
-    "config.middleware.ProblemExceptionMiddleware",
-    "config.middleware.BodySizeLimitMiddleware",
+    "core.web.middleware.RequestIdMiddleware",
+    "core.web.middleware.ProblemExceptionMiddleware",
+    "core.web.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files are served before tenant routing: no database lookup for them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -95,7 +99,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Turns axes' lockout flag into the JSON 429 of config.problems (admin and API).
+    # Turns axes' lockout flag into the JSON 429 of core.problems (admin and API).
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -123,13 +127,13 @@ DATABASES = {
 }
 # django-tenants wraps the backend named here; django-prometheus' wrapper keeps
 # query metrics while django-tenants sets the search_path.
-DATABASES["default"]["ENGINE"] = "config.db_backend"
+DATABASES["default"]["ENGINE"] = "core.db.backend"
 ORIGINAL_BACKEND = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Django turns psycopg's prepared statements off by default, for poolers in transaction mode (which this
 # service cannot sit behind anyway: docs/DEPLOYMENT_GUIDE.md). Django's own cursors bind client-side and never
-# prepare; this lets the hot statements of config.db_statements be prepared once per connection.
+# prepare; this lets the hot statements of core.db.statements be prepared once per connection.
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 # Names the process kind in pg_stat_activity (bin/web and bin/worker set their own).
 DATABASES["default"]["OPTIONS"]["application_name"] = env.str("DB_APPLICATION_NAME", default="waha-gateway")
@@ -189,7 +193,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # axes would otherwise look for USERNAME_FIELD ("email") and lock nobody.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.web.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
@@ -226,10 +230,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.ContentNegotiation",
-    "DEFAULT_SCHEMA_CLASS": "config.schema.ServiceAutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.CursorPagination",
-    "EXCEPTION_HANDLER": "config.problems.drf_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.rest.negotiation.ContentNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "core.rest.schema.ServiceAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "core.rest.pagination.CursorPagination",
+    "EXCEPTION_HANDLER": "core.problems.drf_exception_handler",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -253,7 +257,7 @@ SPECTACULAR_SETTINGS = {
         "BulkMessageTypeEnum": ["text", "image", "file", "video"],
         "MessageStatusEnum": "messaging.models.MessageStatus",
         "SessionStatusEnum": "sessions_waha.models.SessionStatus",
-        "RoleEnum": "accounts.models.Role",
+        "RoleEnum": "accounts.roles.Role",
         "ApiKeyRoleEnum": "apikeys.models.KEY_ROLE_CHOICES",
     },
 }
@@ -356,7 +360,7 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-CSRF_FAILURE_VIEW = "config.problems.csrf_failure_view"
+CSRF_FAILURE_VIEW = "core.problems.csrf_failure_view"
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is an opt-in decision for the operator (SECURE_HSTS_PRELOAD).
     "security.W021",
@@ -368,7 +372,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "config.logging.ContextFilter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -389,7 +393,7 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
-        # The request log line is written by config.middleware with the request id.
+        # The request log line is written by core.web.middleware with the request id.
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
@@ -400,52 +404,8 @@ LOGGING = {
 # Secrets an attacker can test offline (a JWT's HS256 key, from any one token) or online without limit
 # must be long and random: at least this many characters, and this many different ones.
 # (24 for the object store's secret: some S3-compatible stores issue keys of 31 characters.)
-SECRET_MIN_LENGTH = {"SECRET_KEY": 50, "JWT_SIGNING_KEY": 50, "METRICS_TOKEN": 32, "WAHA_API_KEY": 32,
-                     "MEDIA_S3_SECRET_ACCESS_KEY": 24}
-SECRET_MIN_DISTINCT = 10
-# Defaults and examples of this project and WAHA's "common" keys (PROTOCOL §1): never secrets.
-KNOWN_SECRETS = {DEV_SECRET_KEY, "sandbox-dev-key-change-me", "compose-dev-waha-key-5d1e9b7c3a8f4e20b6c2d9a7",
-                 "compose-dev-media-secret-8d2f6b1e9c4a70", "minioadmin",
-                 "123", "321", "waha", "admin", "secret", "0" * 32, "1" * 32}
-
-
-def weak_secret_reason(name: str, value: str) -> str | None:
-    """Why ``value`` is too weak for the secret ``name`` in production (None when it is strong enough)."""
-    minimum = SECRET_MIN_LENGTH[name]
-    if value in KNOWN_SECRETS or len(value) < minimum or len(set(value)) < SECRET_MIN_DISTINCT:
-        return (f"{name} must be a random value of at least {minimum} characters with at least "
-                f"{SECRET_MIN_DISTINCT} different ones")
-    return None
-
-
-def _refuse_insecure_production() -> None:
-    """Production must not start with any development default or guessable secret; each problem names its
-    variable."""
-    secrets_to_check = {"SECRET_KEY": SECRET_KEY, "WAHA_API_KEY": WAHA_API_KEY}
-    if JWT_SIGNING_KEY:
-        secrets_to_check["JWT_SIGNING_KEY"] = JWT_SIGNING_KEY
-    if METRICS_TOKEN:
-        secrets_to_check["METRICS_TOKEN"] = METRICS_TOKEN
-    problems = [reason for name, value in secrets_to_check.items()
-                if (reason := weak_secret_reason(name, value)) is not None]
-    if DEBUG:
-        problems.append("DEBUG must be off")
-    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
-        problems.append("ALLOWED_HOSTS must list the service's hosts (no '*')")
-    if not METRICS_TOKEN and not METRICS_ALLOWED_IPS:
-        problems.append("METRICS_TOKEN (or METRICS_ALLOWED_IPS) must restrict /metrics")
-    if MEDIA_STORAGE == "s3":
-        # Explicit keys: the store holds every tenant's files, and compose's MinIO creates this very user.
-        if not MEDIA_S3_ACCESS_KEY_ID:
-            problems.append("MEDIA_S3_ACCESS_KEY_ID must be set when MEDIA_STORAGE is s3")
-        if (reason := weak_secret_reason("MEDIA_S3_SECRET_ACCESS_KEY", MEDIA_S3_SECRET_ACCESS_KEY)) is not None:
-            problems.append(reason)
-    if problems:
-        raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems))
-
-
 # --------------------------------------------------------------------------- webhooks and inbound media
-# (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services.py)
+# (webhooks app: POST /webhooks/waha, the media copies and their sweep; see webhooks/services/)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 # Seconds a worker keeps a session's route (tenant, key) in memory; 0 looks it up on every event.
 WEBHOOK_ROUTE_CACHE_SECONDS = env.float("WEBHOOK_ROUTE_CACHE_SECONDS", default=5.0)
@@ -484,38 +444,8 @@ MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE",
                                     default="path" if MEDIA_S3_ENDPOINT_URL else "auto")
 
 
-def _s3_media_options() -> dict[str, object]:
-    """The S3 storage's options; each configuration error names its variable."""
-    problems = []
-    if not MEDIA_S3_BUCKET:
-        problems.append("MEDIA_S3_BUCKET must name the bucket")
-    if bool(MEDIA_S3_ACCESS_KEY_ID) != bool(MEDIA_S3_SECRET_ACCESS_KEY):
-        problems.append("MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY are set together or not at all")
-    if MEDIA_S3_ADDRESSING_STYLE not in {"auto", "path", "virtual"}:
-        problems.append("MEDIA_S3_ADDRESSING_STYLE must be auto, path or virtual")
-    if problems:
-        raise ImproperlyConfigured("MEDIA_STORAGE is s3: " + "; ".join(problems))
-    options: dict[str, object] = {
-        "bucket_name": MEDIA_S3_BUCKET,
-        "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
-        "region_name": MEDIA_S3_REGION or None,
-        "addressing_style": MEDIA_S3_ADDRESSING_STYLE,
-        "signature_version": "s3v4",
-        # Private objects: no ACL of their own (the bucket's, private), and url() would only sign. Clients get
-        # files through GET /messages/{id}/media, after the API's checks; never from the store.
-        "default_acl": None,
-        "querystring_auth": True,
-        # Never replace an object: two concurrent copies of one file get two names, so the one that lost the
-        # race deletes its own copy, not the winner's (messaging.media.media_fetch).
-        "file_overwrite": False,
-    }
-    if MEDIA_S3_ACCESS_KEY_ID:
-        options.update(access_key=MEDIA_S3_ACCESS_KEY_ID, secret_key=MEDIA_S3_SECRET_ACCESS_KEY)
-    return options
-
-
 if MEDIA_STORAGE == "s3":
-    _inbound_media_options = _s3_media_options()
+    _inbound_media_options = s3_media_options(globals())
 elif MEDIA_STORAGE_BACKEND.endswith("FileSystemStorage"):
     _inbound_media_options = {"location": str(MEDIA_ROOT)}
 else:
@@ -527,4 +457,4 @@ CELERY_BEAT_SCHEDULE["webhooks-media-sweep"] = {
 
 # Last: the checks read settings from every section above.
 if IS_PRODUCTION:
-    _refuse_insecure_production()
+    refuse_insecure_production(globals())

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import health, metrics
+from core.web import health, metrics
 
 urlpatterns = [
     path("health", health.health, name="health"),

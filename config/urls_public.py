@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from config import problems
 from config.urls_common import urlpatterns as common_patterns
+from core import problems
 
 urlpatterns = [
     *common_patterns,
@@ -15,7 +15,7 @@ urlpatterns = [
     re_path(r"^", problems.not_found_view),
 ]
 
-handler400 = "config.problems.bad_request_view"
-handler403 = "config.problems.permission_denied_view"
-handler404 = "config.problems.not_found_view"
-handler500 = "config.problems.server_error_view"
+handler400 = "core.problems.bad_request_view"
+handler403 = "core.problems.permission_denied_view"
+handler404 = "core.problems.not_found_view"
+handler500 = "core.problems.server_error_view"

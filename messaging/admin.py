@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest
 
-from accounts.models import in_public_schema
+from core.console.admin import TenantOnlyAdmin
 from messaging.models import Batch, Conversation, Message, MessageStatus
 
 if TYPE_CHECKING:
@@ -23,17 +23,6 @@ class _BatchCounts(TypedDict):
     n_queued: int
     n_sent: int
     n_failed: int
-
-
-class TenantOnlyAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return not in_public_schema() and super().has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # messages are sent through the API, which queues and paces them
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(Message)

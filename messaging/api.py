@@ -9,9 +9,10 @@ from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, O
 from rest_framework import status
 from rest_framework.response import Response
 
-from config.api import APIView, AuthenticatedRequest, GenericAPIView
-from config.schema import problem
-from messaging import selectors, services
+from accounts.callers import AuthenticatedRequest
+from core.rest.schema import problem
+from core.rest.views import APIView, GenericAPIView
+from messaging import selectors
 from messaging.permissions import BulkAccess, ConversationsAccess, MessagesAccess, StatsAccess
 from messaging.serializers import (
     BatchSerializer,
@@ -25,6 +26,7 @@ from messaging.serializers import (
     StatsFilterSerializer,
     StatsSerializer,
 )
+from messaging.services import sending
 
 if TYPE_CHECKING:
     from drf_spectacular.openapi import AutoSchema
@@ -107,9 +109,9 @@ class SendView(APIView):
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        message, created = services.message_send(
+        message, created = sending.message_send(
             sender=request.user, session_reference=data["session"], to=data["to"],
-            content=services.MessageContent(
+            content=sending.MessageContent(
                 type=data["type"], text=data.get("text") or data.get("caption", ""), media=data.get("media"),
                 location=data.get("location"), reply_to=data.get("reply_to", "")),
             idempotency_key=request.headers.get("Idempotency-Key"),
@@ -136,10 +138,10 @@ class BulkView(APIView):
         serializer = BulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        result = services.message_bulk(
+        result = sending.message_bulk(
             sender=request.user, session=selectors.session_by_reference(data["session"]), template=data["text"],
             recipients=data["recipients"],
-            content=services.MessageContent(type=data["type"], media=data.get("media")),
+            content=sending.MessageContent(type=data["type"], media=data.get("media")),
         )
         return Response({"batch_id": result.batch.pk, "accepted": result.accepted, "rejected": result.rejected},
                         status=status.HTTP_202_ACCEPTED)
@@ -151,8 +153,6 @@ class BatchView(APIView):
     @extend_schema(tags=["messages"], summary="Progress of a bulk send", responses={200: BatchSerializer})
     def get(self, request: AuthenticatedRequest, batch_id: str) -> Response:
         batch = selectors.batch_get_for(user=request.user, batch_id=batch_id)
-        if services.batches_complete(batch_id=batch.pk):
-            batch.refresh_from_db(fields=["completed_at"])
         return Response(BatchSerializer(selectors.batch_progress(batch=batch)).data)
 
 
@@ -186,7 +186,7 @@ class MessageRetryView(APIView):
                               409: problem(409, "Not a failed outbound message (`conflict`).",
                                            detail="Only failed outbound messages can be retried.")})
     def post(self, request: AuthenticatedRequest, message_id: str) -> Response:
-        message = services.message_retry(
+        message = sending.message_retry(
             message=selectors.message_get_for(user=request.user, message_id=message_id))
         return Response(MessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
 
@@ -234,6 +234,6 @@ class ConversationDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         conversation = selectors.conversation_get_for(user=request.user, conversation_id=conversation_id)
         if "assigned_to" in serializer.validated_data:
-            conversation = services.conversation_assign(
+            conversation = sending.conversation_assign(
                 conversation=conversation, assignee_id=serializer.validated_data["assigned_to"])
         return Response(ConversationSerializer(conversation).data)

@@ -10,12 +10,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import renderers
 
-from config.api import APIView, AuthenticatedRequest
-from config.problems import NotFound, ServiceUnavailable
-from config.schema import problem
-from messaging import media as media_service
+from accounts.callers import AuthenticatedRequest
+from core.problems import NotFound, ServiceUnavailable
+from core.rest.schema import problem
+from core.rest.views import APIView
 from messaging import selectors
 from messaging.permissions import MessagesAccess
+from messaging.services import media as media_service
 
 
 class AnyMediaRenderer(renderers.BaseRenderer):

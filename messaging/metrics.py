@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
-from tenants.connection import tenant_connection
+from core.tenancy import tenant_connection
 
 MESSAGE_STATUS = Counter(
     "messages_status_total", "Messages entering each status, by tenant.", ["tenant", "status"],
@@ -71,17 +71,3 @@ class QueueDepthCollector:
         except Exception:  # noqa: BLE001 - a scrape must not fail because the database is down
             return
         yield family
-
-
-_registered = False
-
-
-def register_collectors() -> None:
-    """Called once per process from the app config."""
-    global _registered
-    if not _registered:
-        from webhooks.metrics import PendingEventsCollector
-
-        REGISTRY.register(QueueDepthCollector())
-        REGISTRY.register(PendingEventsCollector())
-        _registered = True

@@ -11,9 +11,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from config.ids import uuid7
+from core.db.ids import uuid7
 
 
 class Direction(models.TextChoices):
@@ -30,7 +31,7 @@ class MessageType(models.TextChoices):
     LOCATION = "location", "Location"
 
 
-# Where a message is. ``messaging.status`` holds the moves between them and is the only code that writes one.
+# Where a message is. ``messaging.services.status`` holds the moves between them and is the only code that writes one.
 class MessageStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     QUEUED = "queued", "Queued"
@@ -44,6 +45,14 @@ class MessageStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (MessageStatus.QUEUED, MessageStatus.SENDING)
+
+
+def settled_at() -> Coalesce:
+    """When a message left the open statuses: sent, else failed (else its last change). The latest of these over a
+    batch's messages is when the batch completed."""
+    return Coalesce("sent_at", "failed_at", "updated_at")
+
+
 # WhatsApp's limit for one text: checked on a send's text and on each personalised bulk text.
 TEXT_MAX_LENGTH = 4096
 
@@ -213,7 +222,7 @@ class DailyCount(models.Model):
     """Messages per day, session, direction and status, for fast stats over long ranges.
 
     Rebuilt for closed days (before today, UTC) by the stats task; today is
-    always counted live. See ``messaging.stats``.
+    always counted live. See ``messaging.services.stats``.
     """
 
     day = models.DateField()

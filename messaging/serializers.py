@@ -8,8 +8,8 @@ from django.http import QueryDict
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from config.fields import StrictCharField, StrictFloatField, StrictUUIDField
-from config.serializers import ModelSerializer, Serializer
+from core.rest.fields import StrictCharField, StrictFloatField, StrictUUIDField
+from core.rest.serializers import ModelSerializer, Serializer
 from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
 
 TEXT_MAX = 4096

@@ -7,7 +7,7 @@ django-storages' ``S3Storage``:
 - reads stream: ``open(name)`` hands back the object's body as it downloads, where ``S3Storage`` first copies
   the whole object (up to ``MEDIA_MAX_BYTES``) into memory;
 - failures of the store are ``OSError`` (a missing object ``FileNotFoundError``), as with a local directory, so
-  that ``messaging.media`` treats both backends alike (a failed copy is retried, a failed read is a 503);
+  that ``messaging.services.media`` treats both backends alike (a failed copy is retried, a failed read is a 503);
 - short timeouts: a request that serves a file must not hang for botocore's default of 60 s.
 
 The settings (``config/settings.py``) keep objects private and never overwrite one; see ``MEDIA_S3_*`` in

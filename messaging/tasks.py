@@ -12,7 +12,8 @@ import logging
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from messaging import dispatch, pacing, sweeper
+from messaging.services import dispatch, pacing, sweeper
+from messaging.services.kick import DISPATCH_SESSION
 from tenants.models import Tenant
 
 logger = logging.getLogger("messaging.tasks")
@@ -22,7 +23,7 @@ logger = logging.getLogger("messaging.tasks")
 MAX_COUNTDOWN_SECONDS = 60
 
 
-@shared_task(name="messaging.dispatch_session", ignore_result=True, acks_late=True)
+@shared_task(name=DISPATCH_SESSION, ignore_result=True, acks_late=True)
 def dispatch_session(schema_name: str, session_id: str) -> None:
     """Send one session's due messages, then schedule the next run if needed."""
     with schema_context(schema_name):
@@ -53,7 +54,7 @@ def sweep_all() -> None:
 @shared_task(name="messaging.stats_refresh", ignore_result=True)
 def stats_refresh_all() -> None:
     """Every tenant: rebuild the daily stats rollup for closed days that changed."""
-    from messaging.stats import stats_refresh
+    from messaging.services.stats import stats_refresh
 
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
         with schema_context(tenant.schema_name):

@@ -21,8 +21,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from accounts.models import in_public_schema
-from config.problems import ServiceError
+from core.problems import ServiceError
+from core.tenancy import in_public_schema
 from sessions_waha import services
 from sessions_waha.models import Session, SessionStatus
 

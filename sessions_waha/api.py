@@ -12,11 +12,11 @@ from rest_framework import renderers, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import UserCursorPagination
-from config.api import APIView, GenericAPIView
-from config.fields import StrictBooleanField, StrictRegexField
-from config.schema import problem
-from config.serializers import ModelSerializer, Serializer
+from core.rest.fields import StrictBooleanField, StrictRegexField
+from core.rest.pagination import CursorPagination
+from core.rest.schema import problem
+from core.rest.serializers import ModelSerializer, Serializer
+from core.rest.views import APIView, GenericAPIView
 from sessions_waha import selectors, services
 from sessions_waha.models import Session
 from sessions_waha.permissions import SessionQrAccess, SessionsAccess
@@ -38,7 +38,7 @@ class SessionCreateSerializer(Serializer):
     start = StrictBooleanField(default=True, help_text="Start the session (and show a QR code) at once.")
 
 
-class SessionCursorPagination(UserCursorPagination):
+class SessionCursorPagination(CursorPagination):
     ordering = "-created_at"
 
 

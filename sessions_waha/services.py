@@ -18,11 +18,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.problems import Conflict, InvalidInput, ServiceError
+from core.problems import Conflict, InvalidInput, ServiceError
+from core.tenancy import current_schema
 from sessions_waha.models import Session, SessionStatus
+from sessions_waha.signals import session_deleted
 from sessions_waha.waha import WahaClient, WahaError, WahaNotFound, WahaSessionNotReady, client_for
 from tenants import waha_pool
-from tenants.connection import current_schema
 from tenants.models import Tenant, WahaServer
 
 logger = logging.getLogger("sessions_waha")
@@ -333,10 +334,7 @@ def session_delete(*, session: Session) -> None:
         session.status = SessionStatus.STOPPED
         session.save(update_fields=["deleted_at", "status", "updated_at"])
         waha_pool.session_route_remove(session_id=session.id)
-        from messaging.status import messages_fail_open
-
-        messages_fail_open(session_id=session.id, code="session_deleted",
-                           detail="The session was deleted before this message could be sent.")
+        session_deleted.send(sender=Session, session_id=session.id)
     logger.info("session.deleted session_id=%s waha_name=%s", session.id, session.waha_name)
 
 

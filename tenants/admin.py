@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
-from accounts.models import in_public_schema
+from core.tenancy import in_public_schema
 from tenants.models import Domain, SessionRoute, Tenant, WahaServer
 
 if TYPE_CHECKING:

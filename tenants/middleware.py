@@ -17,10 +17,10 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from config import db_statements
-from config.logging import tenant_var
-from config.problems import problem_response, tenant_not_found_view
-from tenants.connection import tenant_connection
+from core.db import statements as db_statements
+from core.logging import tenant_var
+from core.problems import problem_response, tenant_not_found_view
+from core.tenancy import tenant_connection
 from tenants.models import Domain, Tenant
 
 if TYPE_CHECKING:

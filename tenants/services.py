@@ -12,9 +12,10 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from accounts.services import user_create
-from config.problems import Conflict, ServiceError
+from core.problems import Conflict, ServiceError
 from tenants.models import SLUG_PATTERN, Domain, Tenant, schema_name_for
 
 logger = logging.getLogger("tenants")

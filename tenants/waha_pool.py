@@ -13,7 +13,7 @@ import uuid
 from django.conf import settings
 from django.db.models import Count
 
-from config.problems import ServiceError
+from core.problems import ServiceError
 from tenants.models import SessionRoute, Tenant, WahaServer
 
 logger = logging.getLogger("tenants.waha_pool")

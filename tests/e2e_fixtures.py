@@ -217,7 +217,8 @@ def _wipe_e2e_rows() -> None:
 @pytest.fixture
 def e2e(e2e_stack, django_db_blocker, sandbox_process) -> Iterator[E2E]:
     """A clean e2e tenant with a logged-in TENANT_ADMIN, a reset sandbox and a live stack."""
-    from accounts.models import Role, User
+    from accounts.models import User
+    from accounts.roles import Role
 
     requests.post(f"{sandbox_process.base_url}/sandbox/reset", headers={"X-Api-Key": SANDBOX_KEY}, timeout=10)
     with django_db_blocker.unblock():

@@ -64,7 +64,8 @@ def clear_login_limits(stack, django_db_blocker) -> None:
 @pytest.fixture
 def postman_tenant(e2e, sandbox_process, django_db_blocker):
     """The e2e tenant as the collection expects it: an auditor and a WORKING session 'main'."""
-    from accounts.models import Role, User
+    from accounts.models import User
+    from accounts.roles import Role
 
     with django_db_blocker.unblock(), schema_context(f"t_{E2E_SLUG}"):
         User.objects.create_user(AUDITOR_EMAIL, TEST_PASSWORD, role=Role.AUDITOR)

@@ -9,10 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from . import media
+from .acks import ACK_BY_NAME
 from .api_chatting import emit_ack
 from .config import ENGINES
 from .ids import build_message_id, ensure_suffix, inbound_wa_id, now_ms, split_message_id
-from .payloads import ACK_BY_NAME, ack_payload, message_payload
+from .payloads import ack_payload, message_payload
 from .responses import jresp, nest_error, session_not_found, status_not_expected
 from .sessions import WORKING, Session
 from .state import RUNTIME_KNOBS, Sandbox, read_json, sandbox_of

@@ -5,19 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .acks import ack_name
 from .ids import to_s_whatsapp
 from .store import SentMessage
-
-ACK_NAMES = {-1: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAYED"}
-ACK_BY_NAME = {v: k for k, v in ACK_NAMES.items()}
 
 WEBJS_TYPES = {
     "text": "chat", "image": "image", "file": "document", "voice": "ptt", "video": "video", "location": "location",
 }
-
-
-def ack_name(ack: int) -> str:
-    return ACK_NAMES.get(ack, "UNKNOWN")
 
 
 def _noweb_message(rec: SentMessage) -> dict:

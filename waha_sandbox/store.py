@@ -6,6 +6,8 @@ import asyncio
 import mimetypes
 from dataclasses import dataclass, field
 
+from .acks import ack_name
+
 # Extensions as the ``mime-types`` npm package (used by WAHA) picks them.
 _EXT = {
     "image/jpeg": "jpeg",
@@ -85,8 +87,6 @@ class SentMessage:
         return self.chat_id.endswith("@g.us")
 
     def as_dict(self) -> dict:
-        from .payloads import ack_name
-
         return {
             "id": self.id,
             "waId": self.wa,

@@ -9,7 +9,7 @@ import logging
 import random
 from collections import deque
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -17,9 +17,6 @@ from .config import HookSpec, Settings
 from .ids import event_id, now_ms, uniqid
 from .responses import dumps
 from .validation import STAR_EXCLUDED
-
-if TYPE_CHECKING:
-    from .sessions import Session
 
 log = logging.getLogger("waha_sandbox.webhooks")
 
@@ -89,6 +86,15 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+class EmittingSession(Protocol):
+    """What an event needs from a session (``sessions.Session``, which imports this module)."""
+
+    name: str
+    config: dict[str, Any] | None
+    me: Any
+    targets: list[Target]
+
+
 class Dispatcher:
     """Builds envelopes and delivers them concurrently to every matching target."""
 
@@ -124,8 +130,8 @@ class Dispatcher:
             task.cancel()
         self._tasks.clear()
 
-    def emit(self, session: Session, event: str, payload: Any, *, me: Any = "__session__", evt_id: str | None = None,
-             repeat: int = 1) -> dict[str, Any]:
+    def emit(self, session: EmittingSession, event: str, payload: Any, *, me: Any = "__session__",
+             evt_id: str | None = None, repeat: int = 1) -> dict[str, Any]:
         """Create one event envelope and schedule its delivery to each matching target.
 
         ``session`` must provide ``name``, ``config``, ``me`` and ``targets``.  ``repeat``

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from messaging.admin import TenantOnlyAdmin
+from core.console.admin import TenantOnlyAdmin
 from webhooks.models import WebhookEvent
 
 

@@ -13,9 +13,10 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 
-from config.api import APIView
-from config.schema import ProblemSerializer
-from webhooks import selectors, services
+from core.rest.schema import ProblemSerializer
+from core.rest.views import APIView
+from webhooks import selectors
+from webhooks.services import envelope, receive
 
 _PROBLEM_BASE = "https://docs.waha-gateway.dev/problems/"
 
@@ -42,9 +43,9 @@ ENVELOPE_EXAMPLE = OpenApiExample("Inbound text message (NOWEB)", request_only=T
 })
 ENVELOPE = inline_serializer("WahaEventEnvelope", {
     # The patterns are the receiver's own (webhooks.services); other envelope fields are stored as sent.
-    "id": serializers.RegexField(services._EVENT_ID.pattern, help_text="The event id (`evt_…`): 1 to 100 "
+    "id": serializers.RegexField(envelope._EVENT_ID.pattern, help_text="The event id (`evt_…`): 1 to 100 "
                                                                        "printable ASCII characters, no spaces."),
-    "event": serializers.RegexField(services._EVENT_NAME.pattern, help_text="WAHA's event name, e.g. `message`."),
+    "event": serializers.RegexField(envelope._EVENT_NAME.pattern, help_text="WAHA's event name, e.g. `message`."),
     "session": serializers.CharField(min_length=1, help_text="The WAHA session name; it chooses the tenant."),
     "payload": serializers.JSONField(required=False, help_text="The event's data, as WAHA sends it."),
 })
@@ -114,10 +115,10 @@ class WahaWebhookView(APIView):
         examples=[ENVELOPE_EXAMPLE], auth=[],
     )
     def post(self, request: Request) -> JsonResponse:
-        services.body_size_check(declared=request.META.get("CONTENT_LENGTH"))
+        receive.body_size_check(declared=request.META.get("CONTENT_LENGTH"))
         body = request.body
-        services.body_size_check(declared=None, body_length=len(body))
-        receipt = services.webhook_receive(body=body, signature=request.headers.get("X-Webhook-Hmac"),
+        receive.body_size_check(declared=None, body_length=len(body))
+        receipt = receive.webhook_receive(body=body, signature=request.headers.get("X-Webhook-Hmac"),
                                            algorithm=request.headers.get("X-Webhook-Hmac-Algorithm"))
         return JsonResponse({"status": "ok", "event_id": receipt.event_id, "outcome": receipt.outcome})
 

@@ -7,9 +7,9 @@ import logging
 
 from django.db.models import QuerySet
 
-from config.ids import RowId
+from core.db.ids import RowId
+from webhooks.last_event import LAST_EVENT_KEY, last_event_local
 from webhooks.models import WebhookEvent
-from webhooks.services import LAST_EVENT_KEY, last_event_local
 
 logger = logging.getLogger("webhooks")
 

@@ -16,11 +16,11 @@ from celery import Task, shared_task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from config.logging import tenant_var
-from messaging import media as media_service
+from core.logging import tenant_var
 from messaging.models import Message
+from messaging.services import media as media_service
 from tenants.models import Tenant
-from webhooks import services
+from webhooks.services import applier, enqueue, sweep
 
 logger = logging.getLogger("webhooks.tasks")
 
@@ -43,22 +43,22 @@ def _in_tenant(tenant: Tenant) -> Iterator[None]:
         tenant_var.reset(token)
 
 
-@shared_task(name="webhooks.events_apply", ignore_result=True, acks_late=True)
+@shared_task(name=enqueue.EVENTS_APPLY, ignore_result=True, acks_late=True)
 def events_apply_task(schema_name: str) -> None:
     """Apply the tenant's stored events (kicked by the receiver; the sweep catches what it missed)."""
-    services.apply_kick_release(schema_name)  # events stored from now on kick a new task
+    applier.apply_kick_release(schema_name)  # events stored from now on kick a new task
     tenant = _tenant_of(schema_name)
     if tenant is None:
         logger.error("webhook.apply_refused schema=%s reason=not_a_tenant", schema_name)
         return
     with _in_tenant(tenant):
-        services.pending_events_apply()
+        applier.pending_events_apply()
         # Events stored by a process that skipped its kick (apply_kick's window) are seen now.
-        time.sleep(services.APPLY_KICK_WINDOW_SECONDS)
-        services.pending_events_apply()
+        time.sleep(applier.APPLY_KICK_WINDOW_SECONDS)
+        applier.pending_events_apply()
 
 
-@shared_task(name="webhooks.media_fetch", bind=True, ignore_result=True, acks_late=True,
+@shared_task(name=enqueue.MEDIA_FETCH, bind=True, ignore_result=True, acks_late=True,
              max_retries=3)
 def media_fetch_task(self: Task, schema_name: str, message_id: str) -> None:
     """Copy one inbound media file from WAHA, retrying quickly: WAHA deletes it after 180 s."""
@@ -85,7 +85,7 @@ def sweep_all() -> None:
     """Every tenant: events and media the queue missed, early acks whose message landed, old events."""
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
         with _in_tenant(tenant):
-            report = services.webhooks_sweep()
+            report = sweep.webhooks_sweep()
         if any(report.values()):
             logger.info("webhooks.swept tenant=%s %s", tenant.slug,
                         " ".join(f"{key}={value}" for key, value in report.items()))

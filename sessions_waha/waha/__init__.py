@@ -5,16 +5,7 @@ server's base URL and API key. See PROTOCOL.md for the behaviour it implements.
 """
 
 from .chat_ids import normalize_chat_id, phone_digits
-from .client import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_MEDIA_BYTES,
-    DEFAULT_READ_TIMEOUT,
-    Timeout,
-    WahaClient,
-    clear_client_cache,
-    client_for,
-    validate_session_name,
-)
+from .client import WahaClient, clear_client_cache, client_for
 from .endpoints import ENDPOINTS
 from .errors import (
     InvalidChatId,
@@ -34,6 +25,13 @@ from .errors import (
 )
 from .models import MediaFile, NumberCheck, SentMessage
 from .responses import extract_message_id, normalize_send_response, wa_id_of
+from .transport import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_MEDIA_BYTES,
+    DEFAULT_READ_TIMEOUT,
+    Timeout,
+    validate_session_name,
+)
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
-from accounts.models import Role
+from accounts.roles import Role
 from tests.support import TEST_PASSWORD, TenantClient
 
 pytestmark = pytest.mark.security

@@ -3,7 +3,8 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from tests.support import TEST_PASSWORD, TenantClient
 
 

@@ -19,7 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from apikeys.models import ApiKey
 from tests.support import TEST_TENANTS, TenantClient, api_key_for
 

@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import BCryptSHA256PasswordHasher
 from django_tenants.utils import tenant_context
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from accounts.models import Role
+from accounts.roles import Role
 from accounts.tokens import TenantAccessToken
 from tests.support import TEST_PASSWORD, tokens_for
 

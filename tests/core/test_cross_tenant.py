@@ -6,7 +6,8 @@ import pytest
 from django_tenants.utils import tenant_context
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from tests.support import TEST_PASSWORD, TenantClient, tokens_for
 
 pytestmark = pytest.mark.security

@@ -1,4 +1,4 @@
-"""config.db_backend: ``SET search_path`` only when the database session's path differs."""
+"""core.db.backend: ``SET search_path`` only when the database session's path differs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""config.db_statements: hot statements are prepared, and reads survive a dropped connection."""
+"""core.db.statements: hot statements are prepared, and reads survive a dropped connection."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
-from config import db_statements
+from core.db import statements as db_statements
 
 pytestmark = pytest.mark.database
 

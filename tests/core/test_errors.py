@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from accounts.models import Role
+from accounts.roles import Role
 from tests.support import TenantClient
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}

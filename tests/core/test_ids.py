@@ -1,4 +1,4 @@
-"""config.ids: RFC 9562 version 7 UUIDs, time-ordered across milliseconds."""
+"""core.db.ids: RFC 9562 version 7 UUIDs, time-ordered across milliseconds."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 import uuid
 from types import SimpleNamespace
 
-from config import ids
-from config.ids import uuid7, uuid7_many
+from core.db import ids
+from core.db.ids import uuid7, uuid7_many
 
 
 def test_layout_is_version_7_with_the_rfc_variant_and_the_time_in_front():

@@ -9,7 +9,7 @@ from tests.support_processes import PROJECT_ROOT
 
 SNIPPET = (
     "import logging\n"
-    "from config.logging import request_id_var\n"
+    "from core.logging import request_id_var\n"
     "request_id_var.set('req-abc12345')\n"
     "logging.getLogger('messaging').warning('message.failed message_id=%s', 'm1')\n"
 )

@@ -1,4 +1,4 @@
-"""config.negotiation.ContentNegotiation answers exactly as DRF's default negotiation does."""
+"""core.rest.negotiation.ContentNegotiation answers exactly as DRF's default negotiation does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from config.negotiation import ContentNegotiation
+from core.rest.negotiation import ContentNegotiation
 
 
 class PngRenderer(BaseRenderer):

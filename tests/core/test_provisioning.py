@@ -5,7 +5,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from tenants.models import Domain, Tenant
 
 pytestmark = pytest.mark.database

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from accounts.models import Role
+from accounts.roles import Role
 from tests.support import TEST_PASSWORD, TEST_TENANTS
 
 pytestmark = pytest.mark.security

@@ -1,11 +1,11 @@
-"""config.serializers: fields built once per class, each instance with its own bound copies."""
+"""core.rest.serializers: fields built once per class, each instance with its own bound copies."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from accounts.models import User
-from config.serializers import ModelSerializer, Serializer
+from core.rest.serializers import ModelSerializer, Serializer
 
 
 class Point(Serializer):

@@ -1,4 +1,4 @@
-from accounts.models import Role
+from accounts.roles import Role
 
 
 def test_tenant_user_can_read_profile_on_own_host(acme, make_user, client_for):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Role
+from accounts.roles import Role
 
 
 @pytest.mark.parametrize("value", ["null", "0", "-1", "abc", "201", "1000", "", "1.5", "+5", "٣"])

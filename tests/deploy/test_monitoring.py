@@ -156,7 +156,7 @@ def exported_series() -> dict[str, set[str]]:
     import messaging.metrics  # noqa: F401
     import sessions_waha.waha.metrics  # noqa: F401
     import webhooks.metrics  # noqa: F401
-    from config.metrics import scrape_time_collectors
+    from core.web.metrics import scrape_time_collectors
 
     Metrics.get_instance()  # the middleware registers its metrics on first use
     suffixes = {
@@ -187,7 +187,7 @@ def label_values() -> dict[tuple[str, str], set[str]]:
     from webhooks.metrics import KNOWN_EVENTS
     from webhooks.models import Outcome
 
-    signature_reasons = set(re.findall(r'signature_failed\("(\w+)"\)', _read("webhooks/services.py")))
+    signature_reasons = set(re.findall(r'signature_failed\("(\w+)"\)', _read("webhooks/services/receive.py")))
     assert signature_reasons
     views = set()
     from django.urls import get_resolver

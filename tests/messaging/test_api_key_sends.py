@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from messaging.models import Batch, Conversation, IdempotencyKey, Message
 from sessions_waha.services import session_create, session_refresh
 from tests.support import TEST_TENANTS, TenantClient, api_key_for
@@ -110,7 +110,7 @@ def test_a_bulk_by_key_records_the_key_on_the_batch_and_every_message(acme, mana
 def test_a_key_revoked_after_authentication_sends_nothing(acme, admin, working_session, monkeypatch):
     """The send statement checks the key again, as it does a user."""
     from apikeys.models import ApiKey
-    from messaging import send_sql
+    from messaging.services import send_sql
 
     api_key, key = api_key_for(acme, admin)
     original = send_sql.message_queue

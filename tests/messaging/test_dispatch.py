@@ -4,9 +4,9 @@ import pytest
 from django.core.cache import cache
 from django_tenants.utils import tenant_context
 
-from messaging import dispatch
 from messaging.models import Message
-from messaging.services import MessageContent, message_bulk, message_send
+from messaging.services import dispatch
+from messaging.services.sending import MessageContent, message_bulk, message_send
 from sessions_waha.models import Session
 
 
@@ -178,7 +178,7 @@ def test_paced_session_sends_one_message_then_waits(acme, working_session, queue
 
 
 def test_paced_session_gaps_are_random(acme, working_session):
-    from messaging import pacing
+    from messaging.services import pacing
 
     with tenant_context(acme):
         session = Session.objects.get(pk=working_session.pk)
@@ -194,7 +194,7 @@ def test_media_without_mimetype_gets_one_guessed(acme, working_session, queue, s
 
 
 def test_retry_delays_keep_retrying_for_at_least_a_minute(settings):
-    from messaging.dispatch import retry_delay
+    from messaging.services.dispatch import retry_delay
 
     for _ in range(50):
         assert sum(retry_delay(attempt) for attempt in range(1, settings.MESSAGE_MAX_ATTEMPTS)) >= 60
@@ -245,7 +245,7 @@ def test_sweeper_requeues_a_stuck_message_it_cannot_look_up_and_the_resend_keeps
 
     from django.utils import timezone
 
-    from messaging import sweeper
+    from messaging.services import sweeper
     from sessions_waha.services import waha_client
 
     without_noweb_store(sandbox, working_session)

@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from messaging.models import Batch, Message
-from messaging.personalise import (
+from messaging.services.personalise import (
     MAX_VARIABLE_LENGTH,
     MAX_VARIABLES,
     TemplateError,

@@ -98,7 +98,7 @@ def test_the_worker_serves_its_own_metrics(live):
 
 def test_sends_during_the_kick_quiet_window_still_go_out_without_the_sweeper(live):
     """A web process skips the kick of a send made right after its last kick
-    (messaging.services.KICK_QUIET_SECONDS); the dispatch that every kick schedules KICK_LOOK_AGAIN_SECONDS
+    (messaging.services.kick.KICK_QUIET_SECONDS); the dispatch that every kick schedules KICK_LOOK_AGAIN_SECONDS
     later must send those. Beat (the sweeper) is stopped, so nothing else could. Six sends 30 ms apart, after
     the first dispatch found the queue empty: with two gunicorn workers, some land in a quiet window after
     the dispatch a kick started (without the later look, this test fails in most runs)."""

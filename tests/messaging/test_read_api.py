@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from messaging.models import Conversation, Message, MessageStatus
-from messaging.services import MessageContent, message_send
+from messaging.services.sending import MessageContent, message_send
 
 
 @pytest.fixture

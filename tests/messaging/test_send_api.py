@@ -3,7 +3,7 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from messaging.models import Conversation, Message
 from sessions_waha.models import Session, SessionStatus
 
@@ -182,7 +182,7 @@ def test_bulk_stores_any_text_byte_for_byte_and_refuses_nul(api, acme, working_s
     with tenant_context(acme):
         message = Message.objects.get(batch_id=response.json()["batch_id"])
     assert message.text == f"Hi {tricky}!" and message.media is None and message.attempt_log == []
-    assert message.id.version == 7 and message.conversation.id.version == 7  # time-ordered: config/ids.py
+    assert message.id.version == 7 and message.conversation.id.version == 7  # time-ordered: core/db/ids.py
 
 
 def test_bulk_over_10000_is_400(api, working_session):

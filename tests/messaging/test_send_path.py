@@ -18,13 +18,16 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 
 import accounts.authentication
-import config.quiet
+import core.quiet
 import messaging.services
-from accounts.models import Role, User
+import messaging.services.kick
+import messaging.services.sending
+from accounts.models import User
+from accounts.roles import Role
 from accounts.tokens import TenantAccessToken
-from messaging import pacing
 from messaging.api import SendView
 from messaging.models import Conversation, Message
+from messaging.services import pacing
 from sessions_waha.models import Session, SessionStatus
 from tests.support import TEST_TENANTS, TenantClient, tokens_for
 
@@ -75,6 +78,18 @@ def assert_refused(tenant, authorization, body=PLAIN, *, status, expected_code=N
 
 # ------------------------------------------------------------------ the accepted send
 
+
+
+def record_dispatches(monkeypatch, record) -> None:
+    """Hand what the dispatch kick sends to the broker for ``messaging.dispatch_session`` (a task it sends by
+    name, ``messaging.services.kick.DISPATCH_SESSION``) to ``record`` instead: its options (args, countdown)."""
+    from config.celery import app
+
+    def send_task(name, **options):
+        if name == messaging.services.kick.DISPATCH_SESSION:
+            record(options)
+
+    monkeypatch.setattr(app, "send_task", send_task)
 
 def test_send_answers_202_with_the_message_as_the_detail_view_shows_it(api, acme, working_session):
     response = send(api)
@@ -143,11 +158,9 @@ def test_explicit_text_type(api, working_session):
 
 def test_send_kicks_the_dispatch_after_commit(api, acme, working_session, monkeypatch,
                                               django_capture_on_commit_callbacks):
-    from messaging.tasks import dispatch_session
-
     calls = []
-    monkeypatch.setattr(dispatch_session, "apply_async", lambda **kwargs: calls.append(kwargs))
-    messaging.services._kicked.clear()
+    record_dispatches(monkeypatch, calls.append)
+    messaging.services.kick._kicked.clear()
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
     try:
@@ -157,7 +170,7 @@ def test_send_kicks_the_dispatch_after_commit(api, acme, working_session, monkey
         assert len(callbacks) == 1
         assert calls and all(call["args"][1] == str(working_session.pk) for call in calls)
     finally:
-        messaging.services._kicked.clear()
+        messaging.services.kick._kicked.clear()
         with tenant_context(acme):
             pacing.kick_release(working_session.pk)
 
@@ -526,10 +539,8 @@ def test_cached_token_is_not_valid_on_another_tenant(acme, globex, admin, make_u
 @pytest.fixture
 def kicks(acme, working_session, monkeypatch):
     """Records dispatch enqueues and Redis kick claims; a controllable monotonic clock."""
-    from messaging.tasks import dispatch_session
-
     state = types.SimpleNamespace(enqueued=[], claims=[], now=1000.0)
-    monkeypatch.setattr(dispatch_session, "apply_async", lambda **kwargs: state.enqueued.append(kwargs))
+    record_dispatches(monkeypatch, state.enqueued.append)
     real_claim = pacing.kick_claim
 
     def claim(session_id, *args, **kwargs):
@@ -537,59 +548,59 @@ def kicks(acme, working_session, monkeypatch):
         return real_claim(session_id, *args, **kwargs)
 
     monkeypatch.setattr(pacing, "kick_claim", claim)
-    monkeypatch.setattr(config.quiet, "time", types.SimpleNamespace(monotonic=lambda: state.now))
-    messaging.services._kicked.clear()
+    monkeypatch.setattr(core.quiet, "time", types.SimpleNamespace(monotonic=lambda: state.now))
+    messaging.services.kick._kicked.clear()
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
     yield state
-    messaging.services._kicked.clear()
+    messaging.services.kick._kicked.clear()
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
 
 
 def test_first_kick_enqueues_now_and_a_look_again(acme, working_session, kicks):
     with tenant_context(acme):
-        messaging.services.dispatch_kick(session_id=working_session.pk)
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
         schema = acme.schema_name
     args = (schema, str(working_session.pk))
     assert kicks.claims == [str(working_session.pk)]
     assert kicks.enqueued == [
         {"args": args, "retry": False},
-        {"args": args, "countdown": messaging.services.KICK_LOOK_AGAIN_SECONDS, "retry": False},
+        {"args": args, "countdown": messaging.services.kick.KICK_LOOK_AGAIN_SECONDS, "retry": False},
     ]
 
 
 def test_second_kick_within_the_quiet_window_does_nothing(acme, working_session, kicks):
     with tenant_context(acme):
-        messaging.services.dispatch_kick(session_id=working_session.pk)
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
         kicks.enqueued.clear()
         kicks.claims.clear()
-        kicks.now += messaging.services.KICK_QUIET_SECONDS / 2
-        messaging.services.dispatch_kick(session_id=working_session.pk)
+        kicks.now += messaging.services.kick.KICK_QUIET_SECONDS / 2
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
     assert kicks.enqueued == [] and kicks.claims == []
 
 
 def test_kick_after_the_quiet_window_kicks_again(acme, working_session, kicks):
     with tenant_context(acme):
-        messaging.services.dispatch_kick(session_id=working_session.pk)
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
         kicks.enqueued.clear()
         kicks.claims.clear()
-        kicks.now += messaging.services.KICK_QUIET_SECONDS + 0.01
-        messaging.services.dispatch_kick(session_id=working_session.pk)
+        kicks.now += messaging.services.kick.KICK_QUIET_SECONDS + 0.01
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
         schema = acme.schema_name
     # The Redis claim is still held (no dispatch ran), so only the look-again is scheduled.
     assert kicks.claims == [str(working_session.pk)]
     assert kicks.enqueued == [{"args": (schema, str(working_session.pk)),
-                               "countdown": messaging.services.KICK_LOOK_AGAIN_SECONDS, "retry": False}]
+                               "countdown": messaging.services.kick.KICK_LOOK_AGAIN_SECONDS, "retry": False}]
 
 
 def test_kick_after_the_window_and_a_released_claim_dispatches_at_once(acme, working_session, kicks):
     with tenant_context(acme):
-        messaging.services.dispatch_kick(session_id=working_session.pk)
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
         pacing.kick_release(working_session.pk)  # what the dispatch task does first
         kicks.enqueued.clear()
-        kicks.now += messaging.services.KICK_QUIET_SECONDS + 0.01
-        messaging.services.dispatch_kick(session_id=working_session.pk)
+        kicks.now += messaging.services.kick.KICK_QUIET_SECONDS + 0.01
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
     assert [("countdown" in call) for call in kicks.enqueued] == [False, True]
 
 
@@ -598,24 +609,22 @@ def test_quiet_window_is_per_session(acme, working_session, kicks):
     with tenant_context(acme):
         pacing.kick_release(other)
         try:
-            messaging.services.dispatch_kick(session_id=working_session.pk)
+            messaging.services.kick.dispatch_kick(session_id=working_session.pk)
             kicks.enqueued.clear()
-            messaging.services.dispatch_kick(session_id=other)
+            messaging.services.kick.dispatch_kick(session_id=other)
         finally:
             pacing.kick_release(other)
     assert len(kicks.enqueued) == 2 and all(call["args"][1] == other for call in kicks.enqueued)
 
 
 def test_broker_failure_does_not_raise_nor_start_the_quiet_window(acme, working_session, kicks, monkeypatch):
-    from messaging.tasks import dispatch_session
-
-    def broken(**kwargs):
+    def broken(kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(dispatch_session, "apply_async", broken)
+    record_dispatches(monkeypatch, broken)
     with tenant_context(acme):
-        messaging.services.dispatch_kick(session_id=working_session.pk)
-        assert not messaging.services._kicked.quiet((acme.schema_name, str(working_session.pk)))
+        messaging.services.kick.dispatch_kick(session_id=working_session.pk)
+        assert not messaging.services.kick._kicked.quiet((acme.schema_name, str(working_session.pk)))
 
 
 # ------------------------------------------------------------------ failures
@@ -625,7 +634,7 @@ def test_unexpected_error_is_a_500_problem(api, acme, working_session, monkeypat
     def explode(**kwargs):
         raise RuntimeError("boom-secret-detail")
 
-    monkeypatch.setattr(messaging.services, "message_send", explode)
+    monkeypatch.setattr(messaging.services.sending, "message_send", explode)
     response = send(api, HTTP_X_REQUEST_ID="failing-req-01")
     assert response.status_code == 500
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -637,7 +646,7 @@ def test_unexpected_error_is_a_500_problem(api, acme, working_session, monkeypat
 
 
 def test_database_unavailable_is_a_503(api, acme, working_session, monkeypatch):
-    import messaging.send_sql
+    import messaging.services.send_sql
 
     calls = []
 
@@ -645,7 +654,7 @@ def test_database_unavailable_is_a_503(api, acme, working_session, monkeypatch):
         calls.append(params)
         raise OperationalError("connection lost")
 
-    monkeypatch.setattr(messaging.send_sql.db_statements, "fetch_one_retrying", unavailable)
+    monkeypatch.setattr(messaging.services.send_sql.db_statements, "fetch_one_retrying", unavailable)
     response = send(api)
     assert response.status_code == 503
     assert response.headers["Content-Type"] == "application/problem+json"

@@ -7,7 +7,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from messaging.models import Conversation, Message
-from messaging.stats import message_stats, stats_refresh
+from messaging.selectors import message_stats
+from messaging.services.stats import stats_refresh
 
 pytestmark = pytest.mark.database
 

@@ -3,7 +3,7 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from sessions_waha.models import Session, SessionStatus
 from sessions_waha.services import session_create
 from tests.support import TEST_PASSWORD, TenantClient

@@ -5,7 +5,7 @@ import base64
 import pytest
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from sessions_waha.models import Session
 from tenants.models import SessionRoute
 

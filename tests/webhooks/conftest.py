@@ -41,8 +41,8 @@ def capture():
 
 @pytest.fixture(autouse=True)
 def _fresh_route_cache():
-    from webhooks import services
+    from webhooks.services import receive
 
-    services.route_cache_clear()
+    receive.route_cache_clear()
     yield
-    services.route_cache_clear()
+    receive.route_cache_clear()

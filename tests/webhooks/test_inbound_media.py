@@ -19,14 +19,14 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
-from messaging import media as media_service
+from accounts.roles import Role
 from messaging.models import Conversation, Message
+from messaging.services import media as media_service
 from sessions_waha.models import Session
 from sessions_waha.services import session_create
 from tests.support_processes import wait_until
 from tests.webhooks.webhook_helpers import counts, inject, replay, stored
-from webhooks import services
+from webhooks.services import sweep
 from webhooks.tasks import media_fetch_task
 
 
@@ -294,6 +294,6 @@ def test_sweep_fetches_media_the_queue_missed(live, sandbox, capture, public_cli
     replay(public_client, delivery)
     with tenant_context(acme):
         Message.objects.filter(waha_message_id=answer["id"]).update(created_at=timezone.now() - timedelta(minutes=1))
-        report = services.webhooks_sweep()
+        report = sweep.webhooks_sweep()
     assert report["stored"] == 1
     assert stored(acme, answer["id"]).media["state"] == "stored"

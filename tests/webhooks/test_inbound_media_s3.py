@@ -24,9 +24,9 @@ import requests
 from django.core.files.base import ContentFile
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
-from messaging import media as media_service
+from accounts.roles import Role
 from messaging.models import Message
+from messaging.services import media as media_service
 from sessions_waha.models import Session
 from sessions_waha.services import session_create
 from tests.support_processes import PROJECT_ROOT, free_port, wait_until

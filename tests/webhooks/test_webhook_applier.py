@@ -12,11 +12,12 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from prometheus_client import REGISTRY
 
-import config.quiet
+import core.quiet
 from messaging.models import Conversation, Message
 from tests.webhooks.webhook_helpers import counts, deliver, events_apply_everywhere, inbound_payload
-from webhooks import services, tasks
+from webhooks import tasks
 from webhooks.models import WebhookEvent
+from webhooks.services import applier, sweep
 
 
 def _redis():
@@ -25,7 +26,7 @@ def _redis():
 
 @pytest.fixture(autouse=True)
 def _no_recent_kick():
-    services._kicked.clear()
+    applier._kicked.clear()
 
 
 def test_a_process_asks_redis_once_per_window(acme, monkeypatch):
@@ -37,18 +38,18 @@ def test_a_process_asks_redis_once_per_window(acme, monkeypatch):
             return False  # a task is already queued
 
     monkeypatch.setattr(django_redis, "get_redis_connection", lambda alias: Recorder())
-    services.apply_kick(acme.schema_name)
-    services.apply_kick(acme.schema_name)
-    assert calls == [services.APPLY_KICK_KEY.format(schema=acme.schema_name)]
-    later = time.monotonic() + services.APPLY_KICK_WINDOW_SECONDS
-    monkeypatch.setattr(config.quiet, "time", types.SimpleNamespace(monotonic=lambda: later))
-    services.apply_kick(acme.schema_name)
+    applier.apply_kick(acme.schema_name)
+    applier.apply_kick(acme.schema_name)
+    assert calls == [applier.APPLY_KICK_KEY.format(schema=acme.schema_name)]
+    later = time.monotonic() + applier.APPLY_KICK_WINDOW_SECONDS
+    monkeypatch.setattr(core.quiet, "time", types.SimpleNamespace(monotonic=lambda: later))
+    applier.apply_kick(acme.schema_name)
     assert len(calls) == 2
 
 
 def test_accepted_event_waits_for_the_applier_then_is_applied_once(public_client, acme, acme_routed,
                                                                    django_capture_on_commit_callbacks):
-    _redis().delete(services.APPLY_KICK_KEY.format(schema=acme.schema_name))
+    _redis().delete(applier.APPLY_KICK_KEY.format(schema=acme.schema_name))
     with django_capture_on_commit_callbacks(execute=True):
         response = deliver(public_client, acme_routed, "message", inbound_payload(text="later"), apply=False)
     assert response.status_code == 200 and response.json()["outcome"] == "accepted"
@@ -57,7 +58,7 @@ def test_accepted_event_waits_for_the_applier_then_is_applied_once(public_client
         assert event.outcome == "pending" and event.processed_at is None
     assert counts(acme)["messages"] == 0
     # The receiver asked for an applier task (the key stays until the task starts).
-    assert _redis().exists(services.APPLY_KICK_KEY.format(schema=acme.schema_name))
+    assert _redis().exists(applier.APPLY_KICK_KEY.format(schema=acme.schema_name))
 
     assert events_apply_everywhere() == 1
     with tenant_context(acme):
@@ -74,7 +75,7 @@ def test_events_are_applied_in_arrival_order(public_client, acme, acme_routed):
             "body": "edited", "editedMessageId": first["_data"]["key"]["id"]}
     deliver(public_client, acme_routed, "message.edited", edit, apply=False)
     with tenant_context(acme):
-        assert services.pending_events_apply(batch_size=1) == 2  # two batches, oldest first
+        assert applier.pending_events_apply(batch_size=1) == 2  # two batches, oldest first
         outcomes = list(WebhookEvent.objects.order_by("id").values_list("event", "outcome"))
         assert Message.objects.get().text == "edited"
     assert outcomes == [("message", "applied"), ("message.edited", "applied")]
@@ -89,11 +90,11 @@ def test_a_second_applier_waits_for_the_first(public_client, acme, acme_routed):
     try:
         other.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"webhooks.apply:{acme.schema_name}"])
         with tenant_context(acme):
-            assert services.pending_events_apply() == 0  # the lock holder applies them
+            assert applier.pending_events_apply() == 0  # the lock holder applies them
             assert WebhookEvent.objects.filter(outcome="pending").count() == 1
         other.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"webhooks.apply:{acme.schema_name}"])
         with tenant_context(acme):
-            assert services.pending_events_apply() == 1
+            assert applier.pending_events_apply() == 1
     finally:
         other.close()
 
@@ -110,13 +111,13 @@ def test_broker_down_loses_nothing_the_sweep_applies_it(public_client, acme, acm
     assert response.status_code == 200 and response.json()["outcome"] == "accepted"
     assert REGISTRY.get_sample_value("webhook_apply_enqueue_failures_total") == before + 1
     with tenant_context(acme):
-        assert services.webhooks_sweep()["events_applied"] == 1
+        assert sweep.webhooks_sweep()["events_applied"] == 1
         assert Conversation.objects.count() == 1
 
 
 def test_task_frees_the_kick_and_applies_in_the_named_schema(public_client, acme, globex, acme_routed):
     deliver(public_client, acme_routed, "message", inbound_payload(), apply=False)
-    key = services.APPLY_KICK_KEY.format(schema=acme.schema_name)
+    key = applier.APPLY_KICK_KEY.format(schema=acme.schema_name)
     _redis().set(key, "1")
     tasks.events_apply_task(globex.schema_name)  # another tenant's task touches nothing of acme
     assert counts(acme)["messages"] == 0
@@ -129,7 +130,7 @@ def test_task_frees_the_kick_and_applies_in_the_named_schema(public_client, acme
 def test_task_refuses_a_schema_that_is_not_a_tenant(db, schema, monkeypatch):
     refused = []
     monkeypatch.setattr(tasks.logger, "error", lambda message, *args: refused.append(message % args))
-    monkeypatch.setattr(services, "pending_events_apply", lambda **kwargs: pytest.fail("applied outside a tenant"))
+    monkeypatch.setattr(applier, "pending_events_apply", lambda **kwargs: pytest.fail("applied outside a tenant"))
     tasks.events_apply_task(schema)
     assert refused == [f"webhook.apply_refused schema={schema} reason=not_a_tenant"]
 

@@ -9,13 +9,13 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import Role
+from accounts.roles import Role
 from messaging.models import Conversation, Direction, Message, MessageStatus, PendingAck
-from messaging.status import message_sent
+from messaging.services.status import message_sent
 from sessions_waha.models import Session, SessionStatus
 from tests.webhooks.webhook_helpers import counts, deliver, inbound_payload, stored_outcome
-from webhooks import services
 from webhooks.models import WebhookEvent
+from webhooks.services import enqueue, sweep
 
 # ---------------------------------------------------------------- inbound messages
 
@@ -109,9 +109,15 @@ def test_message_type_follows_media_and_location(public_client, acme, acme_route
 
 def test_media_download_is_queued_after_commit(public_client, acme, acme_routed, django_capture_on_commit_callbacks,
                                                monkeypatch):
+    from config.celery import app
+
     queued = []
-    monkeypatch.setattr("webhooks.tasks.media_fetch_task.apply_async",
-                        lambda args, **kwargs: queued.append(args))
+
+    def send_task(name, args, **options):  # services send tasks by name (webhooks.services.enqueue)
+        if name == enqueue.MEDIA_FETCH:
+            queued.append(args)
+
+    monkeypatch.setattr(app, "send_task", send_task)
     media = {"url": "http://waha/api/files/s/A.png", "mimetype": "image/png", "filename": None, "error": None}
     with django_capture_on_commit_callbacks(execute=True):
         deliver(public_client, acme_routed, "message", inbound_payload(media=media))
@@ -125,7 +131,9 @@ def test_broker_down_does_not_fail_the_webhook(public_client, acme, acme_routed,
     def refuse(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("webhooks.tasks.media_fetch_task.apply_async", refuse)
+    from config.celery import app
+
+    monkeypatch.setattr(app, "send_task", refuse)
     media = {"url": "http://waha/api/files/s/A.png", "mimetype": "image/png", "filename": None, "error": None}
     with django_capture_on_commit_callbacks(execute=True):
         response = deliver(public_client, acme_routed, "message", inbound_payload(media=media))
@@ -244,7 +252,7 @@ def test_sweep_applies_an_early_ack_that_missed_the_send_result(acme, acme_route
         PendingAck.objects.create(session=acme_routed.session, wa_id="3EB0RACE0001", ack=2)
         stale = PendingAck.objects.create(session=acme_routed.session, wa_id="3EB0PHONE0001", ack=3)
         PendingAck.objects.filter(pk=stale.pk).update(received_at=timezone.now() - timedelta(days=2))
-        report = services.webhooks_sweep()
+        report = sweep.webhooks_sweep()
         assert Message.objects.get(pk=message.pk).status == "delivered"
         assert not PendingAck.objects.exists()
     assert report["acks_reconciled"] == 1
@@ -368,7 +376,7 @@ def test_prune_drops_events_past_retention(acme, acme_routed, settings):
                                           outcome="applied")
         WebhookEvent.objects.create(event_id="evt_new", event="message", session=acme_routed.session,
                                     received_at=timezone.now(), payload={}, outcome="applied")
-        assert services.webhook_events_prune() == 1
+        assert sweep.webhook_events_prune() == 1
         assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == ["evt_new"]
         assert not WebhookEvent.objects.filter(pk=old.pk).exists()
 

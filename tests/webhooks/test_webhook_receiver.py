@@ -13,18 +13,10 @@ from prometheus_client import REGISTRY
 from messaging.models import Conversation, Message
 from tenants.models import SessionRoute
 from tests.support import TenantClient
-from tests.webhooks.webhook_helpers import (
-    WsgiClient,
-    compact,
-    counts,
-    deliver,
-    envelope,
-    inbound_payload,
-    post,
-    sign,
-)
-from webhooks import services
+from tests.webhooks.webhook_helpers import WsgiClient, compact, counts, deliver, envelope, inbound_payload, post, sign
+from webhooks import last_event
 from webhooks.models import WebhookEvent
+from webhooks.services import receive
 
 pytestmark = pytest.mark.security
 
@@ -48,18 +40,18 @@ def sample(name: str, **labels) -> float:
 
 
 def test_protocol_hmac_test_vector():
-    assert services.signature_for(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY) == PROTOCOL_VECTOR_HMAC
-    assert services.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY,
+    assert receive.signature_for(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY) == PROTOCOL_VECTOR_HMAC
+    assert receive.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY,
                                     signature=PROTOCOL_VECTOR_HMAC)
-    assert services.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY,
+    assert receive.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY,
                                     signature=PROTOCOL_VECTOR_HMAC.upper())
 
 
 @pytest.mark.parametrize("signature", [None, "", PROTOCOL_VECTOR_HMAC[:-1] + "0", PROTOCOL_VECTOR_HMAC[:64],
                                        "zz" * 64, "é" * 128, PROTOCOL_VECTOR_HMAC + " x"])
 def test_signature_check_rejects_anything_else(signature):
-    assert not services.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY, signature=signature)
-    assert not services.signature_valid(key="other-key", body=PROTOCOL_VECTOR_BODY, signature=PROTOCOL_VECTOR_HMAC)
+    assert not receive.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY, signature=signature)
+    assert not receive.signature_valid(key="other-key", body=PROTOCOL_VECTOR_BODY, signature=PROTOCOL_VECTOR_HMAC)
 
 
 def test_valid_event_is_stored_and_answered_200(public_client, acme, acme_routed):
@@ -298,7 +290,7 @@ def test_handler_bug_keeps_the_event_as_error_and_the_applier_goes_on(public_cli
         Conversation.objects.create(session_id=session_id, chat_id="half-done@c.us")  # a write, then a bug
         raise KeyError("boom")
 
-    monkeypatch.setattr("messaging.inbound.inbound_message_record", broken)
+    monkeypatch.setattr("messaging.services.inbound.inbound_message_record", broken)
     before = sample("webhook_events_total", event="message", tenant="acme", outcome="error")
     with caplog.at_level(logging.ERROR, logger="webhooks"):
         response = deliver(public_client, acme_routed, "message", inbound_payload())
@@ -318,7 +310,7 @@ def test_database_unavailable_is_503_so_waha_retries(public_client, acme_routed,
     def down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(services, "_insert", down)
+    monkeypatch.setattr(receive, "_insert", down)
     response = deliver(public_client, acme_routed, "message", inbound_payload())
     assert response.status_code == 503 and response.json()["code"] == "service_unavailable"
 
@@ -361,8 +353,8 @@ def test_log_lines_name_the_event_but_never_the_signature_or_body(public_client,
 def test_webhooks_health_shows_the_last_event_time(public_client, acme_routed, client_for, acme):
     from django_redis import get_redis_connection
 
-    get_redis_connection("default").delete(services.LAST_EVENT_KEY)
-    services.last_event_local.update(at=0.0, written=0.0)
+    get_redis_connection("default").delete(last_event.LAST_EVENT_KEY)
+    last_event.last_event_local.update(at=0.0, written=0.0)
     response = public_client.get("/webhooks/health")
     assert response.status_code == 200 and response.json() == {"status": "ok", "last_event_at": None}
     deliver(public_client, acme_routed, "presence.update", {})
@@ -375,8 +367,8 @@ def test_webhooks_health_shows_the_last_event_time(public_client, acme_routed, c
 def test_signature_failures_do_not_count_as_events(public_client, acme_routed):
     from django_redis import get_redis_connection
 
-    get_redis_connection("default").delete(services.LAST_EVENT_KEY)
-    services.last_event_local.update(at=0.0, written=0.0)
+    get_redis_connection("default").delete(last_event.LAST_EVENT_KEY)
+    last_event.last_event_local.update(at=0.0, written=0.0)
     body = compact(envelope(acme_routed, "presence.update", {}))
     post(public_client, body, signature="0" * 128)
     assert public_client.get("/webhooks/health").json()["last_event_at"] is None
@@ -418,7 +410,7 @@ def test_wsgi_entry_point_turns_an_unexpected_error_into_a_problem(acme, acme_ro
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "webhook_receive", broken)
+    monkeypatch.setattr(receive, "webhook_receive", broken)
     response = post(WsgiClient(), compact(envelope(acme_routed, "presence.update", {})), key=acme_routed.key)
     assert response.status_code == 500 and response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "server_error" and "boom" not in response.content.decode()

@@ -94,16 +94,16 @@ def events_apply_everywhere() -> int:
     """What the Celery applier does after an accepted event, in every tenant (these tests run no worker)."""
     from django_tenants.utils import get_public_schema_name
 
-    from config.logging import tenant_var
+    from core.logging import tenant_var
     from tenants.models import Tenant
-    from webhooks import services
+    from webhooks.services import applier
 
     applied = 0
     for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()):
         token = tenant_var.set(tenant.slug)
         try:
             with tenant_context(tenant):
-                applied += services.pending_events_apply()
+                applied += applier.pending_events_apply()
         finally:
             tenant_var.reset(token)
     return applied

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.problems import ServiceError
+from core.problems import ServiceError
 from tenants.services import TenantSpec, tenant_provision
 
 

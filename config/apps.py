@@ -1,7 +1,0 @@
-from django.contrib.admin.apps import AdminConfig
-
-
-class ConsoleAdminConfig(AdminConfig):
-    """django.contrib.admin with the console site (role-based entry)."""
-
-    default_site = "config.admin_site.ConsoleAdminSite"

@@ -1,0 +1,1 @@
+"""Database helpers: prepared statements retried on a dropped connection, the backend, time-ordered ids."""

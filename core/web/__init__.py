@@ -1,0 +1,1 @@
+"""The HTTP edge: middleware, the client IP rule, the probes and /metrics."""
