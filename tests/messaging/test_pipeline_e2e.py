@@ -177,7 +177,10 @@ def test_waha_erroring_then_recovering_loses_nothing(live):
 
     def every_message_was_turned_away() -> list[dict] | None:
         listed = live.get(f"/messages?batch={batch_id}&page_size=50").json()["results"]
-        return listed if len(listed) == 30 and all(m["attempts"] >= 1 for m in listed) else None
+        # Turned away: back in the queue after an attempt, or already on a later attempt. A message claimed
+        # for its first attempt ("sending", 1) has not met WAHA's error yet.
+        turned_away = all(m["attempts"] >= 2 or (m["attempts"] == 1 and m["status"] == "queued") for m in listed)
+        return listed if len(listed) == 30 and turned_away else None
 
     assert wait_until(every_message_was_turned_away, timeout=30, interval=0.1)
     first = live.get(f"/messages?batch={batch_id}&page_size=50").json()["results"]
