@@ -14,18 +14,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.models import in_public_schema
+from config.admin_site import status_badge as console_badge
 from config.problems import ServiceError
 from sessions_waha import services
-from sessions_waha.models import Session, SessionStatus
+from sessions_waha.models import Session
 
-BADGE_COLOURS = {
-    SessionStatus.WORKING: "#2e7d32", SessionStatus.SCAN_QR_CODE: "#1565c0", SessionStatus.STARTING: "#f9a825",
-    SessionStatus.STOPPED: "#757575", SessionStatus.FAILED: "#c62828",
-}
 logger = logging.getLogger("sessions")
 
 ACTIONS = {
@@ -35,10 +31,8 @@ ACTIONS = {
 
 
 def status_badge(status: str) -> str:
-    return format_html(
-        '<span class="session-badge" style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
-        'font-weight:600">{}</span>', BADGE_COLOURS.get(status, "#757575"), status,
-    )
+    """The session's status as a badge (colours in templates/admin/base_site.html)."""
+    return console_badge(status, status)
 
 
 PACING_FIELDS = ("pacing_enabled", "min_gap_seconds", "max_gap_seconds", "max_per_minute", "typing_before_reply")
@@ -49,7 +43,7 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = ("name", "badge", "phone", "push_name", "status_changed_at", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "phone", "waha_name")
-    readonly_fields = ("name", "badge", "phone", "push_name", "waha_name", "waha_server", "provisioned",
+    readonly_fields = ("name", "badge", "phone", "push_name", "waha_name", "waha_server_name", "provisioned",
                        "last_error", "created_at", "updated_at", "status_changed_at", "status_refreshed_at")
     # The send policy is the one thing edited here: relax it for a number that may send faster (or turn it
     # off), tighten it for a new one. A change applies from the session's next message.
@@ -67,6 +61,11 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def badge(self, obj: Session) -> str:
         return status_badge(obj.status)
+
+    @admin.display(description="WAHA server")
+    def waha_server_name(self, obj: Session) -> str:
+        # The name only: the server's address is platform plumbing, and its page is the platform's.
+        return obj.waha_server.name
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return super().get_queryset(request).filter(deleted_at__isnull=True).select_related("waha_server")
