@@ -1,17 +1,80 @@
 """Message log, batch progress and conversations in the tenant console.
 
-Everything is read-only except a conversation's assignee (TENANT_ADMIN);
-the AUDITOR sees all of it read-only (view permission only).
+Everything is read-only except a conversation's assignee (TENANT_ADMIN) and
+Retry on a failed message (TENANT_ADMIN, MANAGER: the API's ``POST
+/messages/{id}/retry`` service); the AUDITOR sees all of it read-only.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import Count, Q
-from django.http import HttpRequest
+import datetime as dt
+from typing import Any
 
-from accounts.models import in_public_schema
-from messaging.models import Batch, Conversation, Message, MessageStatus
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role, in_public_schema
+from config.admin_site import status_badge
+from config.problems import ServiceError
+from messaging import services
+from messaging.admin_search import message_search
+from messaging.models import Batch, Conversation, Direction, Message, MessageStatus
+from webhooks.models import WebhookEvent
+
+# Who may press Retry: the roles the API lets retry, less the AGENT (who never enters the console).
+RETRY_ROLES = frozenset({Role.TENANT_ADMIN, Role.MANAGER})
+# How far before a message a webhook event may have arrived and still concern it (an inbound
+# message's event is stored just before the message).
+EVENT_WINDOW = dt.timedelta(minutes=5)
+EVENTS_SHOWN = 20
+
+
+def clock(value: dt.datetime | None) -> str:
+    """``10:15:02`` in the console's time zone."""
+    return date_format(timezone.localtime(value), "H:i:s") if value else ""
+
+
+def stamp(value: dt.datetime | None) -> str:
+    """``2026-05-01 10:15:02``: a list's time, seconds included."""
+    return date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else ""
+
+
+def readable_number(chat_id: str) -> str:
+    """``4915199999999@c.us`` → ``+4915199999999``; groups and hidden numbers say what they are."""
+    local, _, suffix = chat_id.partition("@")
+    if suffix == "c.us":
+        return f"+{local}"
+    if suffix == "g.us":
+        return f"group {local}"
+    if suffix == "lid":
+        return f"hidden number ({local})"
+    return chat_id
+
+
+def message_badge(message: Message, *, now: dt.datetime | None = None) -> SafeString:
+    """The status as a badge; a message waiting for another try says which attempt and when."""
+    now = now or timezone.now()
+    status, label = message.status, message.status
+    due_later = message.next_attempt_at and message.next_attempt_at > now
+    if status == MessageStatus.QUEUED and message.attempts > 0:
+        status = "retrying"
+        when = f"next at {clock(message.next_attempt_at)}" if due_later else "due now"
+        label = f"retrying (attempt {message.attempts}, {when})"
+    elif status == MessageStatus.QUEUED and due_later:
+        label = f"queued (due at {clock(message.next_attempt_at)})"
+    elif status == MessageStatus.SENDING and message.attempts > 1:
+        label = f"sending (attempt {message.attempts})"
+    return status_badge(status, label)
 
 
 class TenantOnlyAdmin(admin.ModelAdmin):
@@ -27,21 +90,173 @@ class TenantOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(TenantOnlyAdmin):
-    list_display = ("created_at", "direction", "type", "chat_id", "short_text", "status", "attempts", "error_code",
-                    "session")
+    list_display = ("when", "contact", "direction", "text_preview", "status_badge", "error_summary", "session_name")
+    list_display_links = ("when",)
     list_filter = ("status", "direction", "type", "session", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("text", "chat_id", "waha_message_id", "=id")
-    list_select_related = ("session",)
+    search_help_text = ("A number in any form (+49 151 …, 0151 …, digits, chat id), a contact name, text, "
+                        "an error code or a message id.")
+    search_fields = ("text",)  # the search itself is get_search_results: this only shows the box
+    list_select_related = ("session", "conversation")
     date_hierarchy = "created_at"
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
-    readonly_fields = [field.name for field in Message._meta.fields]
+    fieldsets = (
+        (None, {"fields": ("status_badge", "direction", "type", "contact_link", "session_name", "batch_link",
+                           "text", "media_summary", "error_summary")}),
+        ("Times", {"fields": ("created_at", "next_attempt_at", "sending_started_at", "sent_at", "delivered_at",
+                              "read_at", "failed_at", "revoked_at", "edited_at", "updated_at")}),
+        ("Attempts", {"fields": ("attempts", "attempt_table")}),
+        ("WhatsApp", {"fields": ("waha_message_id", "wa_id", "ack_level", "reply_to", "reactions")}),
+        ("Webhook events", {"fields": ("webhook_events",)}),
+    )
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    change_form_template = "admin/messaging/message/change_form.html"
+
+    # ---------------------------------------------------------------- list columns
+
+    @admin.display(description="time", ordering="created_at")
+    def when(self, obj: Message) -> str:
+        return stamp(obj.created_at)
+
+    @admin.display(description="contact")
+    def contact(self, obj: Message) -> SafeString:
+        name = obj.conversation.contact_name if obj.conversation_id else ""
+        number = readable_number(obj.chat_id)
+        if not name:
+            return format_html('<span class="contact-number">{}</span>', number)
+        return format_html('{}<br><span class="contact-number">{}</span>', name, number)
 
     @admin.display(description="text")
-    def short_text(self, obj: Message) -> str:
-        return (obj.text[:60] + "…") if len(obj.text) > 60 else obj.text
+    def text_preview(self, obj: Message) -> str:
+        text = obj.text if len(obj.text) <= 80 else obj.text[:80] + "…"
+        return text if obj.type == "text" else f"[{obj.type}] {text}".strip()
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Message) -> SafeString:
+        return message_badge(obj)
+
+    @admin.display(description="error")
+    def error_summary(self, obj: Message) -> SafeString | str:
+        if not obj.error_code and not obj.error_detail:
+            return ""
+        detail = obj.error_detail if len(obj.error_detail) <= 160 else obj.error_detail[:160] + "…"
+        return format_html('<span class="error-code">{}</span> {}', obj.error_code, detail)
+
+    @admin.display(description="session", ordering="session__name")
+    def session_name(self, obj: Message) -> str:
+        return obj.session.name
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str
+                           ) -> tuple[QuerySet, bool]:
+        return queryset.filter(message_search(search_term)), False
+
+    # ---------------------------------------------------------------- detail page
+
+    @admin.display(description="contact")
+    def contact_link(self, obj: Message) -> SafeString:
+        url = reverse("admin:messaging_conversation_change", args=[obj.conversation_id])
+        return format_html('<a href="{}">{}</a>', url, self.contact(obj))
+
+    @admin.display(description="batch")
+    def batch_link(self, obj: Message) -> SafeString | str:
+        if not obj.batch_id:
+            return "-"
+        url = reverse("admin:messaging_batch_change", args=[obj.batch_id])
+        return format_html('<a href="{}">bulk send {}</a>', url, str(obj.batch_id)[:8])
+
+    @admin.display(description="media")
+    def media_summary(self, obj: Message) -> SafeString | str:
+        media = obj.media or {}
+        if not media:
+            return "-"
+        described = ", ".join(str(media[key]) for key in ("filename", "mimetype", "size") if media.get(key))
+        url = media.get("url")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, described or url)
+        return described or "-"
+
+    @admin.display(description="attempt log")
+    def attempt_table(self, obj: Message) -> SafeString | str:
+        entries = [entry for entry in obj.attempt_log or [] if isinstance(entry, dict)]
+        if not entries:
+            return "No attempts recorded yet."
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                                (_attempt_row(entry) for entry in entries))
+        return format_html(
+            '<table class="attempt-log"><thead><tr><th scope="col">attempt</th><th scope="col">time</th>'
+            '<th scope="col">outcome</th><th scope="col">detail</th><th scope="col">took</th></tr></thead>'
+            "<tbody>{}</tbody></table>", rows)
+
+    @admin.display(description="events that touched it")
+    def webhook_events(self, obj: Message) -> SafeString | str:
+        events = list(touching_events(obj))
+        if not events:
+            return "None stored." if obj.wa_id else "None: WhatsApp has not given this message an id yet."
+        items = format_html_join("", '<li><a href="{}">{}</a> · {} · {}</li>', (
+            (reverse("admin:webhooks_webhookevent_change", args=[event.pk]), event.event, stamp(event.received_at),
+             event.get_outcome_display()) for event in events))
+        return format_html("<ul>{}</ul>", items)
+
+    # ---------------------------------------------------------------- Retry
+
+    def may_retry(self, request: HttpRequest) -> bool:
+        return getattr(request.user, "role", None) in RETRY_ROLES
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        wrap = self.admin_site.admin_view
+        return [
+            path("<uuid:message_id>/retry/", wrap(require_POST(self.retry_view)), name="messaging_message_retry"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        message = self.get_object(request, object_id)
+        retryable = bool(message and message.direction == Direction.OUTBOUND
+                         and message.status == MessageStatus.FAILED)
+        extra_context = {**(extra_context or {}), "message_obj": message,
+                         "may_retry": retryable and self.may_retry(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def retry_view(self, request: HttpRequest, message_id: Any) -> HttpResponse:
+        if not self.may_retry(request):
+            raise PermissionDenied
+        message = get_object_or_404(self.get_queryset(request), pk=message_id)
+        try:
+            services.message_retry(message=message)
+            self.message_user(request, "Queued again: the message will be sent with a fresh set of attempts.")
+        except ServiceError as exc:
+            self.message_user(request, f"Retry refused: {exc.detail}", level=messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:messaging_message_change", args=[message.pk]))
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+
+def _attempt_row(entry: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """One attempt (or edit) of ``Message.attempt_log`` as table cells."""
+    at = entry.get("at")
+    try:
+        when = stamp(dt.datetime.fromisoformat(at)) if isinstance(at, str) else ""
+    except ValueError:
+        when = str(at)
+    known = {"attempt", "at", "outcome", "event", "error", "detail", "duration_ms"}
+    detail = " · ".join(str(entry[key]) for key in ("error", "detail") if entry.get(key))
+    extra = ", ".join(f"{key}={value}" for key, value in entry.items() if key not in known)
+    took = f"{entry['duration_ms']} ms" if entry.get("duration_ms") is not None else ""
+    outcome = entry.get("outcome") or entry.get("event") or ""
+    return (str(entry.get("attempt", "")), when, str(outcome), " · ".join(filter(None, [detail, extra])), took)
+
+
+def touching_events(message: Message) -> QuerySet[WebhookEvent]:
+    """Stored WAHA events of the message's session that name its WhatsApp id (acks, edits, reactions...)."""
+    if not message.wa_id:
+        return WebhookEvent.objects.none()
+    return (WebhookEvent.objects
+            .filter(session_id=message.session_id, received_at__gte=message.created_at - EVENT_WINDOW)
+            .annotate(body=Cast("payload", TextField()))
+            .filter(body__contains=message.wa_id)
+            .only("id", "event", "received_at", "outcome")
+            .order_by("received_at")[:EVENTS_SHOWN])
 
 
 @admin.register(Batch)
