@@ -137,7 +137,7 @@ class MessageAdmin(TenantOnlyAdmin):
     @admin.display(description="error")
     def error_summary(self, obj: Message) -> SafeString | str:
         if not obj.error_code and not obj.error_detail:
-            return ""
+            return self.get_empty_value_display()
         detail = obj.error_detail if len(obj.error_detail) <= 160 else obj.error_detail[:160] + "…"
         return format_html('<span class="error-code">{}</span> {}', obj.error_code, detail)
 
@@ -215,6 +215,8 @@ class MessageAdmin(TenantOnlyAdmin):
                          and message.status == MessageStatus.FAILED)
         extra_context = {**(extra_context or {}), "message_obj": message,
                          "may_retry": retryable and self.may_retry(request)}
+        if message is not None:
+            extra_context["subtitle"] = message_subtitle(message)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def retry_view(self, request: HttpRequest, message_id: Any) -> HttpResponse:
@@ -223,13 +225,23 @@ class MessageAdmin(TenantOnlyAdmin):
         message = get_object_or_404(self.get_queryset(request), pk=message_id)
         try:
             services.message_retry(message=message)
-            self.message_user(request, "Queued again: the message will be sent with a fresh set of attempts.")
+            self.message_user(request, "Queued again: the message will be sent with a fresh set of attempts.",
+                              level=messages.SUCCESS)
         except ServiceError as exc:
             self.message_user(request, f"Retry refused: {exc.detail}", level=messages.ERROR)
         return HttpResponseRedirect(reverse("admin:messaging_message_change", args=[message.pk]))
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
+
+
+def message_subtitle(message: Message) -> str:
+    """``Outbound text to Anna Schmidt (+4915199999999)``: what the page is about, in words."""
+    name = message.conversation.contact_name if message.conversation_id else ""
+    number = readable_number(message.chat_id)
+    who = f"{name} ({number})" if name else number
+    way = "to" if message.direction == Direction.OUTBOUND else "from"
+    return f"{message.get_direction_display()} {message.get_type_display().lower()} {way} {who}"
 
 
 def _attempt_row(entry: dict[str, Any]) -> tuple[str, str, str, str, str]:
