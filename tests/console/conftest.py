@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from tests.console.data import ConsoleData, seed_console
+from tests.sandbox_fixtures import SANDBOX_KEY
 from tests.support import TEST_PASSWORD
 from tests.support_processes import PROJECT_ROOT, free_port, run_web
 
@@ -79,10 +81,17 @@ def console_tenant(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session")
-def console_web(console_tenant) -> Iterator[str]:
-    """gunicorn serving the console; yields the console tenant's base URL."""
+def console_web(console_tenant, sandbox_process) -> Iterator[str]:
+    """gunicorn serving the console, with the WAHA sandbox as its WAHA; yields the console tenant's base URL."""
     port = free_port()
-    with run_web(workers=2, port=port, env={"TENANT_CACHE_SECONDS": "0"}):
+    env = {
+        "TENANT_CACHE_SECONDS": "0",
+        "WAHA_BASE_URL": sandbox_process.base_url,
+        "WAHA_API_KEY": SANDBOX_KEY,
+        "WEBHOOK_BASE_URL": f"http://127.0.0.1:{port}",
+        "SEND_PACING": "off",
+    }
+    with run_web(workers=2, port=port, env=env):
         yield f"http://{CONSOLE_HOST}:{port}"
 
 
@@ -132,6 +141,12 @@ class LiveConsole:
     driver: object
     data: ConsoleData
     emails: dict[str, str]
+    sandbox_url: str
+
+    def sandbox(self, path: str) -> None:
+        """Call one of the sandbox's control endpoints (``/sandbox/...``), e.g. to pair a phone."""
+        response = requests.post(self.sandbox_url + path, headers={"X-Api-Key": SANDBOX_KEY}, timeout=10)
+        response.raise_for_status()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -184,7 +199,9 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def live_console(request, console_tenant, console_web, browser, django_db_blocker) -> Iterator[LiveConsole]:
+def live_console(
+    request, console_tenant, console_web, browser, django_db_blocker, sandbox_process
+) -> Iterator[LiveConsole]:
     """Fresh console data, a TENANT_ADMIN and an AUDITOR; a browser with no session.
 
     A failed test leaves ``FAILED-<test>.png`` and ``.html`` of the page it was on next to the screenshots.
@@ -200,7 +217,8 @@ def live_console(request, console_tenant, console_web, browser, django_db_blocke
                 User.objects.create_user(email, TEST_PASSWORD, role=role, first_name=role.title())
     browser.get(console_web + "/admin/login/")
     browser.delete_all_cookies()
-    console = LiveConsole(console_web, browser, data, emails)
+    console = LiveConsole(console_web, browser, data, emails, sandbox_process.base_url)
+    console.sandbox("/sandbox/reset")
     try:
         yield console
     finally:

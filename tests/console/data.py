@@ -14,7 +14,8 @@ from django_tenants.utils import tenant_context
 
 from messaging.models import Batch, Conversation, Direction, Message, MessageStatus
 from sessions_waha.models import Session, SessionStatus
-from tenants.waha_pool import waha_server_default
+from tenants.models import WahaServer
+from tenants.waha_pool import DEFAULT_SERVER_NAME, waha_server_default
 from webhooks.models import Outcome, WebhookEvent
 
 # The number of the failed message, as the API accepted it and as the chat id stores it.
@@ -45,10 +46,13 @@ def seed_console(tenant, *, now: dt.datetime | None = None) -> ConsoleData:
     now = now or timezone.now()
     with tenant_context(tenant):
         # provisioned=False: the console never asks WAHA about it (no WAHA runs for these tests).
+        # The default server as it is: the browser tests' gunicorn points it at the sandbox, and this process
+        # (with another WAHA_BASE_URL) must not move it back.
+        server = WahaServer.objects.filter(name=DEFAULT_SERVER_NAME).first() or waha_server_default()
         session = Session.objects.create(
             name="main",
             waha_name=f"{tenant.schema_name}_main",
-            waha_server=waha_server_default(),
+            waha_server=server,
             status=SessionStatus.WORKING,
             phone="4915100000000",
             push_name="Acme Support",

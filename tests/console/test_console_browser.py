@@ -7,6 +7,7 @@ holds copies, see docs/CONSOLE_GUIDE.md).
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -166,22 +167,80 @@ def test_auditor_reads_everything_and_changes_nothing(live_console):
     )
     assert status == 403 and content_type.startswith("text/html")
 
+    console.open(f"/admin/sessions_waha/session/{data.session.pk}/change/")
+    console.wait("#session-console")
+    assert not console.driver.find_elements(By.CSS_SELECTOR, "#session-actions, #pairing-code-form, .addlink")
+
 
 def test_no_dead_ends_sessions_and_errors_are_pages(live_console):
     console = live_console
     console.log_in(Role.TENANT_ADMIN)
     console.driver.find_element(By.LINK_TEXT, "Sessions").click()
     console.wait("#result_list")
-    assert not console.driver.find_elements(By.CSS_SELECTOR, "a.addlink")  # no "Add session" into JSON
     console.driver.find_element(By.LINK_TEXT, "main").click()
     page = console.wait("#content-main").text
-    assert "127.0.0.1:3999" not in page and "default" in page  # the WAHA server by name, not its address
+    assert urlsplit(console.sandbox_url).netloc not in page and "default" in page  # the WAHA server by name only
     assert not console.driver.find_elements(By.CSS_SELECTOR, "a[href*='/admin/tenants/']")
-    assert_accessible_basics(console)
-    console.screenshot("session")
 
     console.open("/admin/no/such/page/")
     heading = console.wait("#content h1")
     assert heading.text == "Page not found"
     assert console.driver.find_element(By.LINK_TEXT, "Back to the console").is_displayed()
     console.screenshot("console-error-404")
+
+
+def wait_for_status(console: LiveConsole, status: str) -> None:
+    """The session page reloads itself when the status changes; wait until it shows ``status``."""
+    WebDriverWait(console.driver, WAIT_SECONDS).until(
+        lambda d: [b.text for b in d.find_elements(By.CSS_SELECTOR, ".status-badge")] == [status]
+    )
+
+
+def test_admin_creates_a_session_pairs_it_and_logs_it_out(live_console, django_db_blocker):
+    from django_tenants.utils import schema_context
+
+    from sessions_waha.models import Session
+
+    console = live_console
+    console.log_in(Role.TENANT_ADMIN)
+    console.open("/admin/sessions_waha/session/")
+    console.driver.find_element(By.CSS_SELECTOR, "a.addlink").click()
+    console.wait("label[for=id_name]")
+    assert_accessible_basics(console)
+    console.screenshot("session-add")
+    console.driver.find_element(By.ID, "id_name").send_keys("support", Keys.ENTER)
+
+    # The new session's page: one status, the QR code while it waits for a phone, the actions that fit.
+    wait_for_status(console, "SCAN_QR_CODE")
+    WebDriverWait(console.driver, WAIT_SECONDS).until(
+        lambda d: d.execute_script(
+            "const qr = document.getElementById('session-qr-image'); return qr && qr.complete && qr.naturalWidth > 0"
+        )
+    )
+    actions = {a.get_attribute("id") for a in console.driver.find_elements(By.CSS_SELECTOR, "#session-actions .button")}
+    assert actions == {"action-restart", "action-stop", "action-delete"}
+    assert_accessible_basics(console)
+    console.screenshot("session-qr")
+
+    # Or a pairing code, asked for from the keyboard.
+    console.driver.find_element(By.ID, "id_phone_number").send_keys("+49 151 2222 3333", Keys.ENTER)
+    assert re.search(r"Pairing code: [A-Z0-9]{4}-[A-Z0-9]{4}", console.wait(".messagelist .success").text)
+
+    # The phone scans: the page follows by itself.
+    with django_db_blocker.unblock(), schema_context("t_console"):
+        waha_name = Session.objects.get(name="support", deleted_at__isnull=True).waha_name
+    console.sandbox(f"/sandbox/sessions/{waha_name}/pair")
+    wait_for_status(console, "WORKING")
+    assert "Paired with" in console.driver.find_element(By.ID, "session-guidance").text
+    assert_accessible_basics(console)
+    console.screenshot("session")
+
+    # Log out asks first, then acts, and the history says so.
+    console.driver.find_element(By.ID, "action-logout").click()
+    assert "This unpairs the phone" in console.wait("#confirm-text").text
+    assert_accessible_basics(console)
+    console.screenshot("session-logout-confirm")
+    console.driver.find_element(By.ID, "confirm-button").click()
+    assert "Log out: the session is now" in console.wait(".messagelist .success").text
+    console.driver.find_element(By.CSS_SELECTOR, "a.historylink").click()
+    assert "Log out: the session is now" in console.wait("#change-history").text
