@@ -135,3 +135,10 @@ def test_every_console_link_leads_to_an_html_page(acme, make_user, role):
     for url, (_, page) in pages.items():
         assert waha_address not in page, url  # no internal WAHA address on a tenant's page
         assert "/admin/tenants/" not in page, url  # no link into the platform's pages
+
+
+def test_auditor_gets_no_password_form_link_on_a_user_page(acme, make_user):
+    target = make_user(acme, Role.AGENT)
+    auditor = console("acme.localhost", make_user(acme, Role.AUDITOR).email)
+    page = auditor.get(f"/admin/accounts/user/{target.pk}/change/")
+    assert page.status_code == 200 and b"password/" not in page.content and b"algorithm" not in page.content
