@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.functions import Cast
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,12 +24,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, in_public_schema
+from accounts.models import Role, User, in_public_schema
 from config.admin_site import status_badge
 from config.problems import ServiceError
+from messaging import media as media_service
 from messaging import services
 from messaging.admin_search import message_search
-from messaging.models import Batch, Conversation, Direction, Message, MessageStatus
+from messaging.models import TEXT_MAX_LENGTH, Batch, Conversation, Direction, Message, MessageStatus
 from webhooks.models import WebhookEvent
 
 # Who may press Retry: the roles the API lets retry, less the AGENT (who never enters the console).
@@ -165,14 +167,7 @@ class MessageAdmin(TenantOnlyAdmin):
 
     @admin.display(description="media")
     def media_summary(self, obj: Message) -> SafeString | str:
-        media = obj.media or {}
-        if not media:
-            return "-"
-        described = ", ".join(str(media[key]) for key in ("filename", "mimetype", "size") if media.get(key))
-        url = media.get("url")
-        if isinstance(url, str) and url.startswith(("http://", "https://")):
-            return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, described or url)
-        return described or "-"
+        return media_link(obj) or self.get_empty_value_display()
 
     @admin.display(description="attempt log")
     def attempt_table(self, obj: Message) -> SafeString | str:
@@ -205,6 +200,7 @@ class MessageAdmin(TenantOnlyAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<uuid:message_id>/retry/", wrap(require_POST(self.retry_view)), name="messaging_message_retry"),
+            path("<uuid:message_id>/media/", wrap(self.media_view), name="messaging_message_media"),
             *super().get_urls(),
         ]
 
@@ -230,6 +226,20 @@ class MessageAdmin(TenantOnlyAdmin):
         except ServiceError as exc:
             self.message_user(request, f"Retry refused: {exc.detail}", level=messages.ERROR)
         return HttpResponseRedirect(reverse("admin:messaging_message_change", args=[message.pk]))
+
+    def media_view(self, request: HttpRequest, message_id: Any) -> FileResponse:
+        """The stored copy of an inbound media file, served as ``GET /messages/{id}/media`` serves it."""
+        message = get_object_or_404(self.get_queryset(request), pk=message_id)
+        try:
+            handle, mimetype, filename = media_service.media_open(message=message)
+        except OSError as exc:
+            raise Http404("This message has no stored media.") from exc
+        base_type = mimetype.split(";", 1)[0].strip().lower()
+        response = FileResponse(handle, content_type=mimetype, filename=filename,
+                                as_attachment=base_type not in media_service.INLINE_MIMETYPES)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"  # never runs as a page of the console
+        return response
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
@@ -302,12 +312,122 @@ class BatchAdmin(TenantOnlyAdmin):
         return False
 
 
+class ReplyForm(forms.Form):
+    text = forms.CharField(label="Reply", max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text="Sent from this conversation's session, paced like any other message.")
+
+
 @admin.register(Conversation)
 class ConversationAdmin(TenantOnlyAdmin):
     list_display = ("chat_id", "contact_name", "session", "assigned_to", "unread_count", "last_message_at")
     list_filter = ("session", ("assigned_to", admin.RelatedOnlyFieldListFilter))
     search_fields = ("chat_id", "contact_name")
     list_select_related = ("session", "assigned_to")
-    fields = ("session", "chat_id", "contact_name", "assigned_to", "unread_count", "last_message_at", "created_at")
-    readonly_fields = ("session", "chat_id", "contact_name", "unread_count", "last_message_at", "created_at")
+    fields = ("session_link", "chat_id", "contact_name", "assigned_to", "unread_count", "last_message_at",
+              "created_at")
+    readonly_fields = ("session_link", "chat_id", "contact_name", "unread_count", "last_message_at", "created_at")
     autocomplete_fields = ()
+    change_form_template = "admin/messaging/conversation/change_form.html"
+
+    @admin.display(description="session")
+    def session_link(self, obj: Conversation) -> SafeString:
+        url = reverse("admin:sessions_waha_session_change", args=[obj.session_id])
+        return format_html('<a href="{}">{}</a>', url, obj.session.name)
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs: Any):  # type: ignore[no-untyped-def]
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "assigned_to" and formfield is not None:
+            # Pick a person; adding or editing users is the Users page's job, not this one's.
+            for name in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
+                setattr(formfield.widget, name, False)
+        return formfield
+
+    def may_send(self, request: HttpRequest) -> bool:
+        return getattr(request.user, "role", None) in services.SENDER_ROLES
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if db_field.name == "assigned_to":
+            # Only people who may write in the chat: an AUDITOR (or an inactive user) could never answer it.
+            kwargs["queryset"] = User.objects.filter(is_active=True, role__in=services.SENDER_ROLES).order_by("email")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Conversation, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        services.conversation_assign(conversation=obj, assignee_id=obj.assigned_to_id)
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        wrap = self.admin_site.admin_view
+        return [
+            path("<uuid:conversation_id>/reply/", wrap(require_POST(self.reply_view)),
+                 name="messaging_conversation_reply"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        conversation = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "conversation_obj": conversation}
+        if conversation is not None:
+            extra_context.update(
+                subtitle=f"{conversation.contact_name or readable_number(conversation.chat_id)} "
+                         f"({readable_number(conversation.chat_id)})",
+                thread=thread_rows(conversation), thread_size=THREAD_SIZE,
+                may_send=self.may_send(request) and conversation.session.deleted_at is None,
+                reply_form=ReplyForm())
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def reply_view(self, request: HttpRequest, conversation_id: Any) -> HttpResponse:
+        """Queue a text to the chat through the API's send service (same checks, same pacing)."""
+        if not self.may_send(request):
+            raise PermissionDenied
+        conversation = get_object_or_404(self.get_queryset(request).select_related("session"), pk=conversation_id)
+        back = HttpResponseRedirect(reverse("admin:messaging_conversation_change", args=[conversation.pk]))
+        form = ReplyForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(error for errors in form.errors.values() for error in errors)
+            self.message_user(request, f"Not sent: {errors}", level=messages.ERROR)
+            return back
+        try:
+            services.message_send(
+                sender_id=request.user.pk, session_reference=str(conversation.session_id), to=conversation.chat_id,
+                content=services.MessageContent(text=form.cleaned_data["text"]))
+        except ServiceError as exc:
+            detail = "; ".join(error for errors in (exc.errors or {}).values() for error in errors) or exc.detail
+            self.message_user(request, f"Not sent: {detail}", level=messages.ERROR)
+            return back
+        self.message_user(request, "Reply queued: it appears below and its status follows the send.",
+                          level=messages.SUCCESS)
+        return back
+
+
+# A conversation page shows this many of its latest messages; the message log has them all.
+THREAD_SIZE = 50
+
+
+def thread_rows(conversation: Conversation) -> list[dict[str, Any]]:
+    """The latest messages of the chat, oldest first (a chat reads downwards), ready for the template."""
+    latest = list(Message.objects.filter(conversation=conversation).select_related("created_by")
+                  .order_by("-created_at", "-id")[:THREAD_SIZE])
+    now = timezone.now()
+    return [{
+        "message": message,
+        "url": reverse("admin:messaging_message_change", args=[message.pk]),
+        "when": stamp(message.created_at),
+        "inbound": message.direction == Direction.INBOUND,
+        "badge": message_badge(message, now=now),
+        "media": media_link(message),
+    } for message in reversed(latest)]
+
+
+def media_link(message: Message) -> SafeString | str:
+    """A link to the message's media: our stored copy (inbound) or the URL it was sent from (outbound)."""
+    media = message.media if isinstance(message.media, dict) else {}
+    if not media:
+        return ""
+    name = media.get("filename") or media.get("mimetype") or message.type
+    if media.get("path"):
+        return format_html('<a href="{}">{}</a>', reverse("admin:messaging_message_media", args=[message.pk]), name)
+    url = media.get("url")
+    if isinstance(url, str) and url.startswith(("http://", "https://")):
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, name)
+    error = media.get("error")
+    return f"{name} (not stored: {error.get('code', 'unavailable')})" if isinstance(error, dict) else str(name)

@@ -244,3 +244,27 @@ def test_admin_creates_a_session_pairs_it_and_logs_it_out(live_console, django_d
     assert "Log out: the session is now" in console.wait(".messagelist .success").text
     console.driver.find_element(By.CSS_SELECTOR, "a.historylink").click()
     assert "Log out: the session is now" in console.wait("#change-history").text
+
+
+def test_admin_reads_a_conversation_and_replies(live_console):
+    console, data = live_console, live_console.data
+    console.log_in(Role.TENANT_ADMIN)
+    console.open(f"{LOG}{data.inbound.pk}/change/")
+    console.driver.find_element(By.CSS_SELECTOR, ".field-contact_link a").click()
+
+    # The thread reads downwards: what we sent, then what the contact answered.
+    items = [li.text for li in console.wait("ol.thread").find_elements(By.CSS_SELECTOR, "li.thread-message")]
+    assert "Your order 4711 has shipped" in items[0] and "Thanks! When will it arrive?" in items[-1]
+    assert "from the contact" in items[-1] and "delivered" in items[0]
+    options = [o.text for o in console.driver.find_elements(By.CSS_SELECTOR, "#id_assigned_to option")]
+    assert console.emails[Role.TENANT_ADMIN] in options and console.emails[Role.AUDITOR] not in options
+
+    reply = console.driver.find_element(By.ID, "id_text")
+    reply.send_keys("Tomorrow before noon.")
+    console.driver.find_element(By.ID, "reply-button").click()
+    assert "Reply queued" in console.wait(".messagelist .success").text
+    last = console.driver.find_elements(By.CSS_SELECTOR, "ol.thread li.thread-message")[-1]
+    assert "Tomorrow before noon." in last.text and "queued" in last.text
+    assert_no_horizontal_scroll(console)
+    assert_accessible_basics(console)
+    console.screenshot("conversation")
