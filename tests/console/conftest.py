@@ -31,7 +31,7 @@ CONSOLE_HOST = "console.localhost"
 VIEWPORT = (1280, 900)
 # Long pages are captured whole, up to this height.
 SCREENSHOT_MAX_HEIGHT = 2600
-WAIT_SECONDS = 15
+WAIT_SECONDS = 20  # explicit waits return as soon as the page is there; this is only the ceiling
 CONSOLE_TABLES = (
     "webhooks_webhookevent",
     "messaging_idempotencykey",
