@@ -8,13 +8,13 @@ RUN_SANDBOX ?= 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install services db migrate seed run test lint format clean
-.PHONY: test-unit test-e2e test-security test-db test-module
+.PHONY: test-unit test-e2e test-security test-db test-module test-browser browser-deps screenshots
 .PHONY: newman postman
 
 help:
 	@echo "make run    install, migrate, seed the demo tenants, start web, worker, beat and the WAHA sandbox"
 	@echo "make test   run the whole test suite (PostgreSQL and Redis are started when installed but stopped)"
-	@echo "make test-unit | test-e2e | test-security | test-db   a marked subset (no coverage)"
+	@echo "make test-unit | test-e2e | test-security | test-db | test-browser   a marked subset (no coverage)"
 	@echo "make test-module M=tests/core/test_auth.py         one test module (or any pytest path)"
 	@echo "make lint   ruff check, the import contracts (lint-imports) and mypy (with the Django and DRF stubs)"
 	@echo "make postman  run the Postman collection with newman against a running make run (BASE_URL=...)"
@@ -60,18 +60,37 @@ run: seed
 		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $(WEB_PORT) web worker beat \
 		$(if $(filter 1,$(RUN_SANDBOX)),sandbox)
 
+# The browser tests (pytest -m browser) drive the console in headless Chromium: Debian's chromium and
+# chromium-driver, installed here when missing and this runs as root with apt-get. CHROME_BIN and CHROMEDRIVER
+# name other binaries instead (CI uses the runner's Chrome for Testing: Ubuntu's chromium is a snap).
+CHROME_BIN   ?= $(shell command -v chromium 2>/dev/null)
+CHROMEDRIVER ?= $(shell command -v chromedriver 2>/dev/null)
+
+browser-deps:
+	@if [ -x "$(CHROME_BIN)" ] && [ -x "$(CHROMEDRIVER)" ]; then exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver for the browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			chromium chromium-driver; \
+	else \
+		echo "The browser tests need Chromium and ChromeDriver. Install them with:"; \
+		echo "    sudo apt-get install chromium chromium-driver      (Debian; or run make as root)"; \
+		echo "or set CHROME_BIN and CHROMEDRIVER to a matching Chrome and chromedriver."; \
+		exit 1; \
+	fi
+
 # Coverage counts the processes the end-to-end tests start too (.coveragerc: patch = subprocess). The whole
 # suite must cover at least COVERAGE_MIN percent; a subset (PYTEST_ARGS) only prints its figure.
 COVERAGE_MIN ?= 90
 
-test: install services
+test: install services browser-deps
 	$(BIN)/python bin/ensure_database.py
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(if $(PYTEST_ARGS),,--cov-fail-under=$(COVERAGE_MIN)) $(PYTEST_ARGS)
 
 # Subsets by pytest marker (pytest.ini), started like `make test`; PYTEST_ARGS is added (e.g. PYTEST_ARGS=-x).
 test-unit: install services
 	$(BIN)/python bin/ensure_database.py
-	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not e2e and not browser" $(PYTEST_ARGS)
 
 test-e2e: install services
 	$(BIN)/python bin/ensure_database.py
@@ -84,6 +103,19 @@ test-security: install services
 test-db: install services
 	$(BIN)/python bin/ensure_database.py
 	$(BIN)/python -m pytest -m database $(PYTEST_ARGS)
+
+test-browser: install services browser-deps
+	$(BIN)/python bin/ensure_database.py
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+
+# The console screenshots of docs/CONSOLE_GUIDE.md: the browser tests take them (var/screenshots), this copies
+# the ones the guide shows into docs/images.
+DOC_SCREENSHOTS := console-index message-log message-log-search message-detail conversation session-add \
+	session-qr session-logout-confirm session console-index-auditor
+
+screenshots: test-browser
+	@mkdir -p docs/images
+	for name in $(DOC_SCREENSHOTS); do cp var/screenshots/$$name.png docs/images/$$name.png; done
 
 test-module: install services
 	@test -n "$(M)" || { echo "usage: make test-module M=tests/core/test_auth.py" >&2; exit 2; }

@@ -83,8 +83,10 @@ class UserAdmin(DjangoUserAdmin):
         access: tuple[str, ...] = ("role", "is_active")
         if in_public_schema():
             access += ("is_staff", "is_superuser", "groups", "user_permissions")
+        # A reader gets neither the password hash's summary nor its link to a reset form it may not use.
+        account = ("email", "password") if self.has_change_permission(request, obj) else ("email",)
         return (
-            (None, {"fields": ("email", "password")}),
+            (None, {"fields": account}),
             ("Person", {"fields": ("first_name", "last_name")}),
             ("Access", {"fields": access}),
             ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),

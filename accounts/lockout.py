@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-from core.problems import problem_response
+from core.problems import error_response
 
 
 def lockout_username(request: HttpRequest, credentials: dict | None) -> str:
@@ -16,13 +16,12 @@ def lockout_username(request: HttpRequest, credentials: dict | None) -> str:
     return str(value).strip().lower()
 
 
-def lockout_response(
-    request: HttpRequest, credentials: dict[str, Any] | None = None, *args: object, **kwargs: object,
-) -> JsonResponse:
-    """429 ``account_locked`` for the API and the admin alike."""
+def lockout_response(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: object,
+                     **kwargs: object) -> HttpResponse:
+    """429 ``account_locked``: problem JSON for the API, an HTML page for the console's login."""
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    return problem_response(
-        429, "account_locked", title="Account locked",
+    return error_response(
+        request, 429, "account_locked", title="Account locked",
         detail=f"Too many failed logins. Try again in {seconds // 60} minutes.",
         headers={"Retry-After": str(seconds)},
     )

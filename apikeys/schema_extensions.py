@@ -1,6 +1,9 @@
 """OpenAPI: the API key security scheme (``X-Api-Key``; ``Authorization: Api-Key`` works too)."""
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 from accounts.principals import API_KEY_HEADER, API_KEY_SECURITY_SCHEME
 
@@ -9,7 +12,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apikeys.authentication.ApiKeyAuthentication"
     name = API_KEY_SECURITY_SCHEME
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return {
             "type": "apiKey",
             "in": "header",
@@ -22,7 +25,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             ),
         }
 
-    def get_security_requirement(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_requirement(  # type: ignore[override]  # None leaves the scheme out; spectacular allows it
+        self, auto_schema: AutoSchema,
+    ) -> dict[str, list[Any]] | list[dict[str, list[Any]]] | None:
         """Operations closed to API keys (``api_keys = False`` on their permission) list only the bearer scheme."""
         permissions = auto_schema.view.get_permissions() if auto_schema.view else []
         if any(getattr(permission, "api_keys", True) is False for permission in permissions):

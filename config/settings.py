@@ -322,6 +322,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The console shows every time with its seconds (core/console/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["core.console.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES: dict[str, dict[str, Any]] = {

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -96,6 +96,16 @@ def problem_response(status: int, code: str, *, title: str | None = None, detail
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def error_response(request: HttpRequest, status: int, code: str, *, title: str | None = None,
+                   detail: str | None = None, headers: dict[str, str] | None = None) -> HttpResponse:
+    """Problem JSON for the API; an HTML page for the admin console (a browser reads it)."""
+    from core.console.errors import console_error_page, is_console_request
+
+    if is_console_request(request):
+        return console_error_page(request, status, code, title=title, detail=detail, headers=headers)
+    return problem_response(status, code, title=title, detail=detail, headers=headers)
 
 
 # DRF's own codes, renamed to the contract's vocabulary.
@@ -198,33 +208,33 @@ def _too_large_body() -> dict[str, Any]:
 
 
 @csrf_exempt  # answers every method alike: a CSRF check would turn a POST to an unknown path into a 403
-def not_found_view(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> JsonResponse:
+def not_found_view(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> HttpResponse:
     """Unknown URL, on any host."""
-    return problem_response(404, "not_found", detail="No such endpoint or object.")
+    return error_response(request, 404, "not_found", detail="No such endpoint or object.")
 
 
 @csrf_exempt
-def tenant_not_found_view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+def tenant_not_found_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """django-tenants' DEFAULT_NOT_FOUND_TENANT_VIEW and the X-Tenant miss."""
-    return problem_response(404, "tenant_not_found", title="Unknown tenant",
-                            detail="No tenant matches this host or X-Tenant header.")
+    return error_response(request, 404, "tenant_not_found", title="Unknown tenant",
+                          detail="No tenant matches this host or X-Tenant header.")
 
 
-def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return problem_response(400, "bad_request")
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, 400, "bad_request")
 
 
-def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return problem_response(403, "permission_denied")
+def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, 403, "permission_denied")
 
 
 SERVER_ERROR_TITLE = "Internal server error"
 SERVER_ERROR_DETAIL = "An unexpected error occurred. Quote the X-Request-ID when reporting it."
 
 
-def server_error_view(request: HttpRequest) -> JsonResponse:
-    return problem_response(500, "server_error", title=SERVER_ERROR_TITLE, detail=SERVER_ERROR_DETAIL)
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    return error_response(request, 500, "server_error", title=SERVER_ERROR_TITLE, detail=SERVER_ERROR_DETAIL)
 
 
-def csrf_failure_view(request: HttpRequest, reason: str = "") -> JsonResponse:
-    return problem_response(403, "csrf_failed", title="CSRF verification failed", detail=reason or None)
+def csrf_failure_view(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return error_response(request, 403, "csrf_failed", title="CSRF verification failed", detail=reason or None)

@@ -1,14 +1,16 @@
-"""The QR console: sessions with status badges, the live QR, lifecycle actions.
+"""The sessions console: create a session, pair a phone (QR or code), and run its lifecycle.
 
-TENANT_ADMIN sees the QR and may start, stop, restart or log out a session;
-the AUDITOR sees the same pages read-only, without the QR (scanning it would
-link a phone to the tenant, which is a change).
+A TENANT_ADMIN creates sessions, sees the pairing QR code, asks for a pairing code and runs the
+actions that fit the session's state; Stop, Log out and Delete ask for confirmation first. Every
+action is written to the session's history. The AUDITOR sees the same pages read-only, without the
+QR (scanning it would link a phone to the tenant, which is a change).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -17,35 +19,94 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from core.console.site import status_badge as console_badge
 from core.problems import ServiceError
 from core.tenancy import in_public_schema
 from sessions_waha import services
 from sessions_waha.models import Session, SessionStatus
 
-BADGE_COLOURS: dict[str, str] = {
-    SessionStatus.WORKING: "#2e7d32", SessionStatus.SCAN_QR_CODE: "#1565c0", SessionStatus.STARTING: "#f9a825",
-    SessionStatus.STOPPED: "#757575", SessionStatus.FAILED: "#c62828",
-}
 logger = logging.getLogger("sessions")
 
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    run: Callable[..., Any]
+    # What the confirmation page says; None runs the action at once.
+    confirm: str | None = None
+
+
 ACTIONS = {
-    "start": services.session_start, "stop": services.session_stop,
-    "restart": services.session_restart, "logout": services.session_logout,
+    "start": Action("Start", services.session_start),
+    "restart": Action("Restart", services.session_restart),
+    "stop": Action("Stop", services.session_stop, confirm=(
+        "While it is stopped, no WhatsApp message is sent or received through this number; queued messages "
+        "wait. The phone stays paired, and Start brings the session back.")),
+    "logout": Action("Log out", services.session_logout, confirm=(
+        "This unpairs the phone: the number cannot send or receive until someone scans a new QR code (or "
+        "enters a pairing code) with it. Queued messages wait until then.")),
+    "delete": Action("Delete", services.session_delete, confirm=(
+        "WAHA forgets the session and the phone is unpaired. Its messages stay readable here; messages still "
+        "queued fail with session_deleted. The name becomes free for a new session.")),
+}
+# The actions offered in each state (WAHA refuses or ignores the others).
+ACTIONS_FOR_STATUS: dict[str, tuple[str, ...]] = {
+    SessionStatus.STOPPED: ("start", "delete"),
+    SessionStatus.STARTING: ("stop", "delete"),
+    SessionStatus.SCAN_QR_CODE: ("restart", "stop", "delete"),
+    SessionStatus.WORKING: ("restart", "stop", "logout", "delete"),
+    SessionStatus.FAILED: ("restart", "logout", "stop", "delete"),
 }
 
 
 def status_badge(status: str) -> str:
-    return format_html(
-        '<span class="session-badge" style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
-        'font-weight:600">{}</span>', BADGE_COLOURS.get(status, "#757575"), status,
-    )
+    """The session's status as a badge (colours in templates/admin/base_site.html)."""
+    return console_badge(status, status)
+
+
+def actions_for(session: Session) -> list[str]:
+    return list(ACTIONS_FOR_STATUS.get(session.status, ("restart", "stop", "delete")))
+
+
+def status_guidance(session: Session) -> tuple[str, str]:
+    """What the status means (with its reason when there is one) and what to do next."""
+    status, error = session.status, session.last_error
+    if status == SessionStatus.FAILED:
+        reason = (f"WAHA reports the session FAILED: {error}." if error else
+                  "WAHA reports the session FAILED without a reason: WhatsApp closed the connection, or the "
+                  "phone was unlinked from its Linked devices.")
+        return reason, ("Restart it. If it fails again, Log out and pair the phone again (QR code or pairing "
+                        "code).")
+    if status == SessionStatus.STOPPED:
+        if error == services.LOST_IN_WAHA:
+            return ("WAHA no longer knows this session (it was restarted or its data was lost).",
+                    "The service recreates it within a minute; Start does it now. Then pair the phone again.")
+        return ("The session is stopped: no message is sent or received.", "Start it to resume.")
+    if status == SessionStatus.STARTING:
+        return ("WAHA is starting the session.", "Wait a few seconds: this page follows the status.")
+    if status == SessionStatus.SCAN_QR_CODE:
+        return ("The session waits for a phone. A number that was paired before was logged out (from this "
+                "console, the API or the phone itself).",
+                "Scan the QR code with WhatsApp on the phone, or ask for a pairing code.")
+    if status == SessionStatus.WORKING:
+        return (f"Paired with {session.phone or 'a phone'}: messages are sent and received.", "")
+    return (f"WAHA reports {status}.", "Restart the session if it does not recover.")
 
 
 PACING_FIELDS = ("pacing_enabled", "min_gap_seconds", "max_gap_seconds", "max_per_minute", "typing_before_reply")
+
+
+class SessionCreateForm(forms.Form):
+    name = forms.CharField(max_length=40, help_text="1-40 letters, digits, '-' or '_', e.g. 'support'.")
+
+
+class PairingCodeForm(forms.Form):
+    phone_number = forms.CharField(max_length=32, label="Phone number",
+                                   help_text="The number of the phone to pair, with its country code.")
 
 
 @admin.register(Session)
@@ -53,8 +114,9 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = ("name", "badge", "phone", "push_name", "status_changed_at", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "phone", "waha_name")
-    readonly_fields = ("name", "badge", "phone", "push_name", "waha_name", "waha_server", "provisioned",
-                       "last_error", "created_at", "updated_at", "status_changed_at", "status_refreshed_at")
+    # The status is not among the fields: the page shows it once, live, at the top.
+    readonly_fields = ("name", "phone", "push_name", "waha_name", "waha_server_name", "provisioned", "last_error",
+                       "created_at", "updated_at", "status_changed_at", "status_refreshed_at")
     # The send policy is the one thing edited here: relax it for a number that may send faster (or turn it
     # off), tighten it for a new one. A change applies from the session's next message.
     fieldsets = (
@@ -72,6 +134,11 @@ class SessionAdmin(admin.ModelAdmin):
     def badge(self, obj: Session) -> str:
         return status_badge(obj.status)
 
+    @admin.display(description="WAHA server")
+    def waha_server_name(self, obj: Session) -> str:
+        # The name only: the server's address is platform plumbing, and its page is the platform's.
+        return obj.waha_server.name
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
         return super().get_queryset(request).filter(deleted_at__isnull=True).select_related("waha_server")
 
@@ -79,10 +146,10 @@ class SessionAdmin(admin.ModelAdmin):
         return not in_public_schema() and super().has_module_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # sessions are created through the API (POST /waha/sessions)
+        return not in_public_schema() and super().has_add_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
-        return False  # deleting unpairs a phone: done through the API, deliberately
+        return False  # Django's delete would skip WAHA: Delete is a lifecycle action (see ACTIONS)
 
     def may_manage(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sessions_waha.change_session")
@@ -92,31 +159,63 @@ class SessionAdmin(admin.ModelAdmin):
         return [
             path("<uuid:session_id>/qr.png", wrap(self.qr_view), name="sessions_waha_session_qr"),
             path("<uuid:session_id>/state.json", wrap(self.state_view), name="sessions_waha_session_state"),
-            path("<uuid:session_id>/action/<str:action>/", wrap(require_POST(self.action_view)),
+            path("<uuid:session_id>/action/<str:action>/", wrap(self.action_view),
                  name="sessions_waha_session_action"),
+            path("<uuid:session_id>/pairing-code/", wrap(require_POST(self.pairing_code_view)),
+                 name="sessions_waha_session_pairing_code"),
             *super().get_urls(),
         ]
+
+    # ---------------------------------------------------------------- pages
+
+    def _page_context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
+        return {**self.admin_site.each_context(request), "opts": self.model._meta,
+                "has_view_permission": self.has_view_permission(request), **extra}
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+                 ) -> HttpResponse:
+        """A name, then the service creates the session in WAHA and here, started, waiting for a phone."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SessionCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                session = services.session_create(name=form.cleaned_data["name"])
+            except ServiceError as exc:
+                for field, errors in (exc.errors or {"": [exc.detail]}).items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                self.log_addition(request, session, "Created; WAHA started it.")
+                self.message_user(request, f"Session “{session.name}” created. Pair a phone with the QR code "
+                                           "or a pairing code below.", level=messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:sessions_waha_session_change", args=[session.pk]))
+        context = self._page_context(request, title="Add session", form=form, add=True)
+        return TemplateResponse(request, "admin/sessions_waha/session/add_form.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         session = self.get_object(request, object_id)
         if session is not None:
-            session = services.session_refresh(session=session, if_stale=True)
-        extra_context = {
-            **(extra_context or {}),
-            "session_obj": session,
-            "may_manage": self.may_manage(request),
-            "actions": list(ACTIONS),
-            "badge": status_badge(session.status) if session else "",
-        }
+            # Always WAHA's status of now: a stored one seconds old would disagree with the live badge.
+            session = services.session_refresh(session=session)
+        extra_context = {**(extra_context or {}), "session_obj": session, "may_manage": self.may_manage(request)}
+        if session is not None:
+            reason, next_step = status_guidance(session)
+            extra_context.update(
+                subtitle=session.name, badge=status_badge(session.status), guidance=reason, next_step=next_step,
+                actions=[(name, ACTIONS[name]) for name in actions_for(session)], pairing_form=PairingCodeForm())
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _session(self, request: HttpRequest, session_id: uuid.UUID) -> Session:
+    def _session(self, request: HttpRequest, session_id: Any) -> Session:
         if not self.has_view_permission(request):
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=session_id)
 
-    def qr_view(self, request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+    def _back(self, session: Session) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:sessions_waha_session_change", args=[session.pk]))
+
+    def qr_view(self, request: HttpRequest, session_id: Any) -> HttpResponse:
         if not self.may_manage(request):
             raise PermissionDenied
         session = self._session(request, session_id)
@@ -128,18 +227,61 @@ class SessionAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    def state_view(self, request: HttpRequest, session_id: uuid.UUID) -> JsonResponse:
+    def state_view(self, request: HttpRequest, session_id: Any) -> JsonResponse:
         session = services.session_refresh(session=self._session(request, session_id), if_stale=False)
         return JsonResponse({"status": session.status, "phone": session.phone,
                              "badge": status_badge(session.status)}, headers={"Cache-Control": "no-store"})
 
-    def action_view(self, request: HttpRequest, session_id: uuid.UUID, action: str) -> HttpResponse:
+    def action_view(self, request: HttpRequest, session_id: Any, action: str) -> HttpResponse:
+        """GET: the confirmation page (Stop, Log out, Delete). POST: the action, once confirmed."""
         if not self.may_manage(request) or action not in ACTIONS:
             raise PermissionDenied
-        session = self._session(request, session_id)
+        session = services.session_refresh(session=self._session(request, session_id))
+        chosen = ACTIONS[action]
+        if action not in actions_for(session):
+            self.message_user(request, f"{chosen.label} is not possible while the session is {session.status}.",
+                              level=messages.ERROR)
+            return self._back(session)
+        if chosen.confirm and not (request.method == "POST" and request.POST.get("confirmed") == "yes"):
+            context = self._page_context(request, title=f"{chosen.label} “{session.name}”?", session_obj=session,
+                                         action=action, chosen=chosen, badge=status_badge(session.status))
+            return TemplateResponse(request, "admin/sessions_waha/session/confirm_action.html", context)
+        if request.method != "POST":
+            return self._back(session)
+        return self._run(request, session, action)
+
+    def _run(self, request: HttpRequest, session: Session, action: str) -> HttpResponse:
+        chosen = ACTIONS[action]
         try:
-            session = ACTIONS[action](session=session)
-            self.message_user(request, f"{action.capitalize()}: the session is now {session.status}.")
+            result = chosen.run(session=session)
         except ServiceError as exc:
-            self.message_user(request, f"{action.capitalize()} failed: {exc.detail}", level=messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:sessions_waha_session_change", args=[session.pk]))
+            self.message_user(request, f"{chosen.label} failed: {exc.detail}", level=messages.ERROR)
+            return self._back(session)
+        if action == "delete":
+            self.log_change(request, session, "Deleted: WAHA forgot the session, the phone is unpaired.")
+            self.message_user(request, f"Session “{session.name}” deleted.", level=messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:sessions_waha_session_changelist"))
+        self.log_change(request, result, f"{chosen.label}: the session is now {result.status}.")
+        self.message_user(request, f"{chosen.label}: the session is now {result.status}.", level=messages.SUCCESS)
+        return self._back(result)
+
+    def pairing_code_view(self, request: HttpRequest, session_id: Any) -> HttpResponse:
+        """A code to type on the phone instead of scanning the QR code (WAHA's request-code)."""
+        if not self.may_manage(request):
+            raise PermissionDenied
+        session = self._session(request, session_id)
+        form = PairingCodeForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Enter the phone's number to get a pairing code.", level=messages.ERROR)
+            return self._back(session)
+        try:
+            code = services.session_pairing_code(session=session, phone_number=form.cleaned_data["phone_number"])
+        except ServiceError as exc:
+            detail = "; ".join(error for errors in (exc.errors or {}).values() for error in errors) or exc.detail
+            self.message_user(request, f"No pairing code: {detail}", level=messages.ERROR)
+            return self._back(session)
+        self.log_change(request, session, f"Pairing code requested for {form.cleaned_data['phone_number']}.")
+        self.message_user(request, f"Pairing code: {code}. On the phone: WhatsApp → Settings → Linked devices → "
+                                   "Link a device → Link with phone number instead, then enter the code.",
+                          level=messages.SUCCESS)
+        return self._back(session)

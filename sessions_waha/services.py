@@ -412,3 +412,28 @@ def session_status_apply(*, session: Session, status: str, me: dict[str, Any] | 
     session.last_error = ""
     session.save()
     return session
+
+
+def session_pairing_code(*, session: Session, phone_number: str) -> str:
+    """A code (``ABCD-EFGH``) that links the phone with this number without scanning the QR code.
+
+    WAHA gives one only while the session waits for a phone (``SCAN_QR_CODE``); the phone enters it
+    under Linked devices → Link with phone number instead.
+    """
+    from sessions_waha.waha import InvalidChatId, phone_digits
+
+    try:
+        digits = phone_digits(phone_number)
+    except InvalidChatId as exc:
+        raise InvalidInput(errors={"phone_number": [f"Not a phone number: {exc.reason}."]}) from exc
+    session = session_refresh(session=session)
+    if session.status != SessionStatus.SCAN_QR_CODE:
+        raise SessionNotReady(f"The session is {session.status}; a pairing code exists only in SCAN_QR_CODE.")
+    try:
+        code = waha_client(session.waha_server).request_code(name=session.waha_name, phone_number=digits)
+    except WahaSessionNotReady as exc:
+        raise SessionNotReady(f"The session is {exc.status}; a pairing code exists only in SCAN_QR_CODE.") from exc
+    except WahaError as exc:
+        raise _unavailable(exc, "give a pairing code") from exc
+    logger.info("session.pairing_code session_id=%s", session.id)
+    return code

@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
+from django.urls import reverse
 
 from core.db.ids import RowId
+from messaging.console_hooks import EventLink
+from messaging.models import Message
 from webhooks.last_event import LAST_EVENT_KEY, last_event_local
 from webhooks.models import WebhookEvent
 
@@ -40,3 +44,28 @@ def webhook_events(*, session_id: RowId | None = None, event: str | None = None)
     if event:
         events = events.filter(event=event)
     return events
+
+
+# How far before a message a webhook event may have arrived and still concern it (an inbound
+# message's event is stored just before the message).
+EVENT_WINDOW = dt.timedelta(minutes=5)
+EVENTS_SHOWN = 20
+
+
+def events_touching_message(message: Message) -> QuerySet[WebhookEvent]:
+    """Stored WAHA events of the message's session that name its WhatsApp id (acks, edits, reactions...)."""
+    if not message.wa_id:
+        return WebhookEvent.objects.none()
+    return (WebhookEvent.objects
+            .filter(session_id=message.session_id, received_at__gte=message.created_at - EVENT_WINDOW)
+            .annotate(body=Cast("payload", TextField()))
+            .filter(body__contains=message.wa_id)
+            .only("id", "event", "received_at", "outcome")
+            .order_by("received_at")[:EVENTS_SHOWN])
+
+
+def console_event_links(message: Message) -> list[EventLink]:
+    """The message page's links to these events (registered with ``messaging.console_hooks``)."""
+    return [EventLink(url=reverse("admin:webhooks_webhookevent_change", args=[event.pk]), name=event.event,
+                      received_at=event.received_at, outcome=event.get_outcome_display())
+            for event in events_touching_message(message)]

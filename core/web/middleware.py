@@ -13,7 +13,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooB
 from django.http import Http404, HttpRequest, HttpResponse
 
 from core.logging import request_id_var, tenant_var
-from core.problems import problem_response, server_error_view
+from core.problems import error_response, server_error_view
 
 logger = logging.getLogger("http")
 
@@ -65,14 +65,14 @@ class ProblemExceptionMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig):
-            return problem_response(413, "payload_too_large", title="Request body too large")
+            return error_response(request, 413, "payload_too_large", title="Request body too large")
         if isinstance(exception, Http404):
-            return problem_response(404, "not_found")
+            return error_response(request, 404, "not_found")
         if isinstance(exception, PermissionDenied):
-            return problem_response(403, "permission_denied")
+            return error_response(request, 403, "permission_denied")
         if isinstance(exception, (SuspiciousOperation, BadRequest)):
             logger.warning("http.bad_request path=%s error=%s", request.path, type(exception).__name__)
-            return problem_response(400, "bad_request")
+            return error_response(request, 400, "bad_request")
         logger.exception("http.unhandled_exception path=%s error=%s", request.path, type(exception).__name__)
         return server_error_view(request)
 
@@ -88,10 +88,10 @@ class BodySizeLimitMiddleware:
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return problem_response(400, "bad_request", detail="Content-Length is not a number.")
+            return error_response(request, 400, "bad_request", detail="Content-Length is not a number.")
         if limit is not None and declared > limit:
-            return problem_response(
-                413, "payload_too_large", title="Request body too large",
+            return error_response(
+                request, 413, "payload_too_large", title="Request body too large",
                 detail=f"The request body is {declared} bytes; the limit is {limit} bytes.",
             )
         return self.get_response(request)

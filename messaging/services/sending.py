@@ -19,7 +19,7 @@ from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.principals import ApiKeyPrincipal, is_api_key, may_use_session
+from accounts.principals import ApiKeyPrincipal, may_use_session
 from accounts.roles import MESSAGE_SENDERS
 from core.db.ids import RowId, uuid7_many
 from core.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
@@ -87,9 +87,9 @@ class Sender:
 
     @classmethod
     def of(cls, principal: User | ApiKeyPrincipal) -> Sender:
-        if is_api_key(principal):
-            return cls(api_key_id=principal.api_key_id)  # type: ignore[union-attr]
-        return cls(user_id=principal.pk)  # type: ignore[union-attr]
+        if isinstance(principal, ApiKeyPrincipal):
+            return cls(api_key_id=principal.api_key_id)
+        return cls(user_id=principal.pk)
 
     def owner(self) -> dict[str, Any]:
         """The columns that name it (``IdempotencyKey``)."""
@@ -289,14 +289,15 @@ def message_retry(*, message: Message) -> Message:
     return message
 
 
-def conversation_assign(*, conversation: Conversation, assignee_id: RowId) -> Conversation:
-    """Assign the conversation to an active user of this tenant (or to nobody)."""
+def conversation_assign(*, conversation: Conversation, assignee_id: RowId | None) -> Conversation:
+    """Assign the conversation to an active user of this tenant who may send (or to nobody): an AUDITOR
+    could never answer it."""
     if assignee_id is None:
         conversation.assigned_to = None
     else:
-        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
+        assignee = User.objects.filter(pk=assignee_id, is_active=True, role__in=MESSAGE_SENDERS).first()
         if assignee is None:
-            raise InvalidInput(errors={"assigned_to": ["No active user with this id in this tenant."]})
+            raise InvalidInput(errors={"assigned_to": ["No active user with this id in this tenant who may send."]})
         conversation.assigned_to = assignee
     conversation.save(update_fields=["assigned_to"])
     logger.info("conversation.assigned conversation_id=%s assignee=%s", conversation.pk, assignee_id)

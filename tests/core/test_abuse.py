@@ -58,13 +58,15 @@ def test_four_failures_then_success_resets_the_counter(acme, agent, client_for):
     assert login(client, agent.email, TEST_PASSWORD).status_code == 200
 
 
-def test_admin_login_is_locked_too_with_json_429(acme, make_user):
+def test_admin_login_is_locked_too_with_an_html_429(acme, make_user):
     admin = make_user(acme, Role.TENANT_ADMIN)
     client = TenantClient("acme.localhost")
     for _ in range(5):
         client.post("/admin/login/", {"username": admin.email, "password": WRONG})
     response = client.post("/admin/login/", {"username": admin.email, "password": TEST_PASSWORD})
-    assert response.status_code == 429 and response.json()["code"] == "account_locked"
+    assert response.status_code == 429 and response["Content-Type"].startswith("text/html")
+    assert b"Account locked" in response.content and b"Too many failed logins" in response.content
+    assert int(response["Retry-After"]) > 0
 
 
 def test_lockout_in_one_tenant_does_not_lock_the_other(acme, globex, make_user):
