@@ -22,6 +22,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from tests.console.data import ConsoleData, seed_console
+from tests.e2e_fixtures import E2E_TABLES
 from tests.sandbox_fixtures import SANDBOX_KEY
 from tests.support import TEST_PASSWORD
 from tests.support_processes import PROJECT_ROOT, free_port, run_web
@@ -32,21 +33,10 @@ VIEWPORT = (1280, 900)
 # Long pages are captured whole, up to this height.
 SCREENSHOT_MAX_HEIGHT = 2600
 WAIT_SECONDS = 20  # explicit waits return as soon as the page is there; this is only the ceiling
-CONSOLE_TABLES = (
-    "webhooks_webhookevent",
-    "messaging_idempotencykey",
-    "messaging_pendingack",
-    "messaging_message",
-    "messaging_batch",
-    "messaging_conversation",
-    "sessions_waha_session",
-    "accounts_user",
-    "django_session",
-    "django_admin_log",
-    "axes_accessattempt",
-    "axes_accesslog",
-    "axes_accessfailurelog",
-)
+# The e2e suites' tables (tests.e2e_fixtures) plus what only the console writes: its sessions, admin log
+# and django-axes' records of the logins.
+CONSOLE_TABLES = (*E2E_TABLES, "django_session", "django_admin_log", "axes_accessattempt", "axes_accesslog",
+                  "axes_accessfailurelog")
 
 
 def screenshots_dir() -> Path:
