@@ -262,8 +262,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Bodies larger than this are refused with 413 before they are read.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=4 * 1024 * 1024)
+# Bodies larger than this are refused with 413 before they are read (core.web.middleware.BodySizeLimitMiddleware);
+# the endpoints that carry a media file take that file on top (MEDIA_MAX_BYTES, below).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=4 * 1024 * 1024)
 
 # --------------------------------------------------------------------------- WAHA
 WAHA_BASE_URL = env.str("WAHA_BASE_URL", default="http://127.0.0.1:3001")
@@ -416,7 +417,8 @@ WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=3
 # Acks for messages this service never sent (typed on the phone) are dropped after this.
 PENDING_ACK_MAX_AGE_HOURS = env.int("PENDING_ACK_MAX_AGE_HOURS", default=24)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
-MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=64 * 1024 * 1024)
+# Inbound media larger than this is not copied from WAHA (the message keeps a media error).
+MEDIA_INBOUND_MAX_BYTES = env.int("MEDIA_INBOUND_MAX_BYTES", default=64 * 1024 * 1024)
 MEDIA_FETCH_MAX_ATTEMPTS = env.int("MEDIA_FETCH_MAX_ATTEMPTS", default=5)
 MEDIA_SWEEP_GRACE_SECONDS = env.int("MEDIA_SWEEP_GRACE_SECONDS", default=20)
 # Where inbound media copies live: "local", the directory MEDIA_ROOT (one host), or "s3", a bucket of any
@@ -456,6 +458,25 @@ STORAGES["inbound_media"] = {"BACKEND": MEDIA_STORAGE_BACKEND, "OPTIONS": _inbou
 CELERY_BEAT_SCHEDULE["webhooks-media-sweep"] = {
     "task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=15.0),
 }
+
+# --------------------------------------------------------------------------- media for sending
+# (messaging/services/uploads.py: POST /media and inline base64 in sends, kept 24 hours in the inbound media storage)
+# The largest file a client may send (413 over it). The worker hands the file to WAHA as base64 inside the JSON
+# send body, which WAHA caps at 50 MB (PROTOCOL: express json limit): at most 37 MiB of file fit, with room for
+# the rest of the body.
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=16 * 1024 * 1024)
+MEDIA_MAX_BYTES_CEILING = 37 * 1024 * 1024
+if not 1 <= MEDIA_MAX_BYTES <= MEDIA_MAX_BYTES_CEILING:
+    raise ImproperlyConfigured(
+        f"MEDIA_MAX_BYTES must be between 1 and {MEDIA_MAX_BYTES_CEILING} (37 MiB): files are sent to WAHA as "
+        "base64 inside a JSON body, which WAHA refuses above 50 MB")
+# How often beat deletes expired uploads (the file and its row) that no open message needs any more.
+CELERY_BEAT_SCHEDULE["messaging-uploads-expire"] = {
+    "task": "messaging.uploads_expire", "schedule": env.float("MEDIA_EXPIRY_SWEEP_SECONDS", default=300.0),
+}
+# Django's own size check of a body (HttpRequest.body) runs after the middleware's limit per endpoint: it is the
+# largest of those (a send with a file inline as base64), so that it never refuses what the middleware let through.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES + 4 * -(-MEDIA_MAX_BYTES // 3)
 
 # Last: the checks read settings from every section above.
 if IS_PRODUCTION:

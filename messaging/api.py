@@ -26,7 +26,7 @@ from messaging.serializers import (
     StatsFilterSerializer,
     StatsSerializer,
 )
-from messaging.services import sending
+from messaging.services import sending, uploads
 
 if TYPE_CHECKING:
     from drf_spectacular.openapi import AutoSchema
@@ -36,8 +36,20 @@ SEND_EXAMPLE = OpenApiExample("Text", request_only=True, value={
 IMAGE_EXAMPLE = OpenApiExample("Image", request_only=True, value={
     "session": "support", "to": "4915112345678@c.us", "type": "image",
     "media": {"url": "https://cdn.example.com/receipt.jpg", "mimetype": "image/jpeg"}, "caption": "Your receipt"})
+UPLOADED_DOCUMENT_EXAMPLE = OpenApiExample("Document uploaded before (POST /media)", request_only=True, value={
+    "session": "support", "to": "+49 151 1234 5678", "type": "file", "caption": "Your invoice",
+    "media": {"id": "0193a4f2-7c1e-7b3a-9f4e-2d8c6b5a1e0f"}})
+INLINE_IMAGE_EXAMPLE = OpenApiExample("Image inline (base64)", request_only=True, value={
+    "session": "support", "to": "4915112345678@c.us", "type": "image", "caption": "Your QR ticket",
+    "media": {"mimetype": "image/png", "filename": "ticket.png", "data": (
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")}})
 BULK_EXAMPLE = OpenApiExample("Bulk", request_only=True, value={
     "session": "support", "text": "Hi {name}, your table is ready!",
+    "recipients": [{"to": "+4915112345678", "variables": {"name": "Ana"}},
+                   {"to": "+4915187654321", "variables": {"name": "Ben"}}]})
+BULK_UPLOADED_EXAMPLE = OpenApiExample("Bulk with an uploaded file", request_only=True, value={
+    "session": "support", "type": "file", "text": "Hi {name}, here is this month's price list.",
+    "media": {"id": "0193a4f2-7c1e-7b3a-9f4e-2d8c6b5a1e0f", "filename": "prices-2026-11.pdf"},
     "recipients": [{"to": "+4915112345678", "variables": {"name": "Ana"}},
                    {"to": "+4915187654321", "variables": {"name": "Ben"}}]})
 MESSAGE_EXAMPLE = OpenApiExample("Queued message", response_only=True, status_codes=["202"], value={
@@ -73,6 +85,25 @@ class SendBodyExtension(_TypedBodyExtension):
     ]
 
 
+class MediaBodyExtension(OpenApiSerializerExtension):
+    """``media`` is exactly one of a URL, an uploaded file's id, or the file inline (``MediaSerializer.validate``)."""
+
+    target_class = "messaging.serializers.MediaSerializer"
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        if direction == "request":
+            def without(*names: str) -> dict[str, Any]:
+                return {"not": {"anyOf": [{"required": [name]} for name in names]}}
+
+            schema["oneOf"] = [
+                {"required": ["url"], **without("id", "data")},
+                {"required": ["id"], **without("url", "data", "mimetype")},
+                {"required": ["data", "mimetype"], **without("url", "id")},
+            ]
+        return schema
+
+
 class BulkBodyExtension(_TypedBodyExtension):
     target_class = "messaging.serializers.BulkSerializer"
     variants = [
@@ -89,6 +120,25 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
                 "1 to 255 characters (400 otherwise).")
 
 
+# What a send's or bulk send's media adds to the errors ServiceAutoSchema documents for every body.
+MEDIA_ERRORS = {
+    400: problem(400, "Bad request: an invalid body (`validation_error`, with `errors` per field; `media.data` that "
+                      "is not base64; `malformed_json`); an `X-Tenant` header naming another tenant than the host "
+                      "(`tenant_conflict`); an `image`, `voice` or `video` message whose file is not of that kind "
+                      "or whose bytes are not its mimetype (`media_type_mismatch`).",
+                 code="media_type_mismatch", title="Media type mismatch",
+                 detail="The file is image/png, but its bytes are application/pdf."),
+    404: problem(404, "Not found: `media.id` names no upload of this tenant, or one that has expired (`not_found`); "
+                      "an unknown tenant (`tenant_not_found`).",
+                 detail="No media with this id: it does not exist in this tenant or has expired (uploads are kept "
+                        "24 hours)."),
+    413: problem(413, "The body is larger than `MAX_REQUEST_BODY_BYTES` and a base64 file of `MEDIA_MAX_BYTES`, or "
+                      "the file in `media.data` is larger than `MEDIA_MAX_BYTES` (16 MiB by default) "
+                      "(`payload_too_large`).",
+                 detail="Files for sending are limited to MEDIA_MAX_BYTES (16777216 bytes)."),
+}
+
+
 class SendView(APIView):
     permission_classes = [MessagesAccess]
 
@@ -96,23 +146,27 @@ class SendView(APIView):
         tags=["messages"], summary="Send a message",
         description="Queues the message and answers at once (202); a worker hands it to WAHA, also while WAHA "
                     "is down or slow (it goes out when WAHA is back). The session must be WORKING (409 "
-                    "`session_not_ready`). A number not on WhatsApp fails the message with `not_on_whatsapp`.",
+                    "`session_not_ready`). A number not on WhatsApp fails the message with `not_on_whatsapp`. "
+                    "A media message names its file by `url` (WAHA downloads it), by the `id` of a "
+                    "`POST /media` upload, or carries it inline as base64 `data` with its `mimetype`.",
         request=SendSerializer, parameters=[IDEMPOTENCY_HEADER],
         responses={202: MessageSerializer, 200: OpenApiResponse(MessageSerializer, description="Idempotent replay"),
                    409: problem(409, "The session is not WORKING (`session_not_ready`), or the `Idempotency-Key` "
                                      "was used with another request (`idempotency_conflict`).",
                                 code="session_not_ready", title="Session not ready",
-                                detail="The session is SCAN_QR_CODE; messages can be sent only while it is WORKING.")},
-        examples=[SEND_EXAMPLE, IMAGE_EXAMPLE, MESSAGE_EXAMPLE],
+                                detail="The session is SCAN_QR_CODE; messages can be sent only while it is WORKING."),
+                   **MEDIA_ERRORS},
+        examples=[SEND_EXAMPLE, IMAGE_EXAMPLE, UPLOADED_DOCUMENT_EXAMPLE, INLINE_IMAGE_EXAMPLE, MESSAGE_EXAMPLE],
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         serializer = SendSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        media = uploads.media_for_send(principal=request.user, kind=data["type"], media=data.get("media"))
         message, created = sending.message_send(
             sender=request.user, session_reference=data["session"], to=data["to"],
             content=sending.MessageContent(
-                type=data["type"], text=data.get("text") or data.get("caption", ""), media=data.get("media"),
+                type=data["type"], text=data.get("text") or data.get("caption", ""), media=media,
                 location=data.get("location"), reply_to=data.get("reply_to", "")),
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
@@ -128,20 +182,22 @@ class BulkView(APIView):
         description="Each recipient is validated and personalised (`{name}` from its `variables`; a missing "
                     "variable rejects that recipient); the valid ones are queued in one go and paced like any "
                     "send. Follow progress at `GET /messages/batches/{id}`.",
-        request=BulkSerializer, examples=[BULK_EXAMPLE],
+        request=BulkSerializer, examples=[BULK_EXAMPLE, BULK_UPLOADED_EXAMPLE],
         responses={202: BulkResultSerializer,
                    409: problem(409, "The session is not WORKING (`session_not_ready`); nothing was queued.",
                                 code="session_not_ready", title="Session not ready",
-                                detail="The session is STOPPED; messages can be sent only while it is WORKING.")},
+                                detail="The session is STOPPED; messages can be sent only while it is WORKING."),
+                   **MEDIA_ERRORS},
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         serializer = BulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        session = selectors.session_by_reference(data["session"])
+        media = uploads.media_for_send(principal=request.user, kind=data["type"], media=data.get("media"))
         result = sending.message_bulk(
-            sender=request.user, session=selectors.session_by_reference(data["session"]), template=data["text"],
-            recipients=data["recipients"],
-            content=sending.MessageContent(type=data["type"], media=data.get("media")),
+            sender=request.user, session=session, template=data["text"], recipients=data["recipients"],
+            content=sending.MessageContent(type=data["type"], media=media),
         )
         return Response({"batch_id": result.batch.pk, "accepted": result.accepted, "rejected": result.rejected},
                         status=status.HTTP_202_ACCEPTED)

@@ -20,6 +20,12 @@ MESSAGE_STATUS = Counter(
 )
 SEND_RETRIES = Counter("message_send_retries_total", "Send attempts that will be retried.", ["tenant", "reason"])
 ENQUEUE_FAILURES = Counter("message_enqueue_failures_total", "Dispatch kicks the broker refused.")
+MEDIA_UPLOADS = Counter(
+    "media_uploads_total", "Files given for sending (POST /media, inline base64), by tenant, source and outcome.",
+    ["tenant", "source", "outcome"],
+)
+MEDIA_UPLOAD_BYTES = Counter("media_upload_bytes_total", "Bytes of the files stored for sending.", ["tenant", "source"])
+MEDIA_UPLOADS_EXPIRED = Counter("media_uploads_expired_total", "Expired uploads deleted (file and row).", ["tenant"])
 
 
 @functools.lru_cache(maxsize=1024)
@@ -42,6 +48,19 @@ def status_changed(status: str, *, count: int = 1) -> None:
 
 def retry_scheduled(reason: str) -> None:
     SEND_RETRIES.labels(tenant=_tenant(), reason=reason).inc()
+
+
+def upload_counted(*, source: str, outcome: str, size: int = 0) -> None:
+    """One file given for sending: ``stored`` (``size`` bytes), ``reused``, or why it was refused."""
+    tenant = _tenant()
+    MEDIA_UPLOADS.labels(tenant=tenant, source=source, outcome=outcome).inc()
+    if size:
+        MEDIA_UPLOAD_BYTES.labels(tenant=tenant, source=source).inc(size)
+
+
+def uploads_expired(count: int) -> None:
+    if count:
+        MEDIA_UPLOADS_EXPIRED.labels(tenant=_tenant()).inc(count)
 
 
 class QueueDepthCollector:

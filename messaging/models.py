@@ -247,3 +247,38 @@ class StatsState(models.Model):
 
     def __str__(self) -> str:
         return f"rolled until {self.rolled_until}"
+
+
+class MediaUpload(models.Model):
+    """A file a client gave for sending (``POST /media`` or inline base64), kept 24 hours
+    (``messaging.services.uploads``).
+
+    The bytes live in the media storage under ``uploads/<schema>/<id>/<filename>``; a message that sends it
+    names it in its ``media`` (``{"id", ...}``) and the worker reads it from there when it sends.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    path = models.CharField(max_length=500, help_text="The file's name in the media storage.")
+    mimetype = models.CharField(max_length=100)
+    # What the first bytes say the file is (``filetype``); "" when they match no known type.
+    detected_mimetype = models.CharField(max_length=100, blank=True)
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    source = models.CharField(max_length=10, choices=[("multipart", "POST /media"), ("inline", "Inline base64")])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_by_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["expires_at"], name="media_upload_expires"),
+            # An inline file sent again (a retried request, the same invoice) reuses the stored one.
+            models.Index(fields=["sha256"], name="media_upload_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.size} bytes)"

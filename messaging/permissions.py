@@ -34,3 +34,10 @@ class ConversationsAccess(RolePermission):
 
     read_roles = EVERY_ROLE
     write_roles = CONVERSATION_ASSIGNERS
+
+
+class MediaAccess(RolePermission):
+    """``POST /media``: whoever may send a message (the roles of ``POST /messages/send``)."""
+
+    read_roles = frozenset()
+    write_roles = MessagesAccess.write_roles

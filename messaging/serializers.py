@@ -5,20 +5,67 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from core.rest.fields import StrictCharField, StrictFloatField, StrictUUIDField
+from core.rest.fields import StrictCharField, StrictFloatField, StrictRegexField, StrictUUIDField
 from core.rest.serializers import ModelSerializer, Serializer
-from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
+from messaging.models import Conversation, Direction, MediaUpload, Message, MessageStatus, MessageType
 
 TEXT_MAX = 4096
+# A media type as RFC 6838 spells it (type/subtype, restricted name characters), with optional parameters.
+MIMETYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}(?: *;[ -~]{0,60})?$"
+# Padded base64 (RFC 4648 section 4). The service decodes strictly and also takes the text wrapped in lines.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+@extend_schema_field({"type": "string", "format": "byte", "pattern": BASE64_PATTERN, "minLength": 4})
+class Base64TextField(serializers.Field):
+    """A JSON string taken as it is: ``messaging.services.uploads`` decodes it strictly (400) and measures it (413).
+
+    Not a ``CharField``: its validators walk the text character by character in Python, seconds for the
+    22 million characters of a 16 MiB file.
+    """
+
+    default_error_messages = {"invalid": "Send the file as a base64 string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or not data:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
 
 
 class MediaSerializer(Serializer):
-    url = serializers.URLField(max_length=2000, help_text="Reachable from the WAHA host.")
-    mimetype = StrictCharField(max_length=100, required=False)
-    filename = StrictCharField(max_length=255, required=False)
+    """One of three ways to give a message's file: a URL WAHA downloads, an uploaded file's id, or the bytes."""
+
+    url = serializers.URLField(max_length=2000, required=False,
+                               help_text="A file WAHA downloads itself: reachable from the WAHA host.")
+    id = StrictUUIDField(required=False, help_text="A media id from `POST /media` (kept 24 hours).")
+    # A declared field: DRF's metaclass takes it off the class, so Serializer.data is not shadowed.
+    data = Base64TextField(  # type: ignore[assignment]  # the stubs see it replace Serializer.data
+        required=False, help_text="The file itself, base64 (at most `MEDIA_MAX_BYTES` once decoded, 16 MiB by "
+                                  "default); needs `mimetype`.")
+    mimetype = StrictRegexField(MIMETYPE_PATTERN, max_length=100, required=False,
+                                help_text="With `url` (recommended) or `data` (required); not with `id`, whose "
+                                          "type was recorded at upload.")
+    filename = StrictCharField(max_length=255, required=False,
+                               help_text="The name WhatsApp shows for a document; with `id`, overrides the "
+                                         "uploaded file's name.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("url", "id", "data") if name in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError("Give exactly one of url, id or data.")
+        if "data" in attrs and "mimetype" not in attrs:
+            raise serializers.ValidationError({"mimetype": ["A file sent as data needs its mimetype."]})
+        if "id" in attrs and "mimetype" in attrs:
+            raise serializers.ValidationError(
+                {"mimetype": ["The type of an uploaded file is the one recorded at upload; leave mimetype out."]})
+        return attrs
 
 
 class LocationSerializer(Serializer):
@@ -46,8 +93,26 @@ class SendSerializer(Serializer):
             raise serializers.ValidationError({"location": ["Location messages need latitude and longitude."]})
         if kind in {MessageType.IMAGE, MessageType.FILE, MessageType.VOICE, MessageType.VIDEO} and not attrs.get(
                 "media"):
-            raise serializers.ValidationError({"media": [f"{kind} messages need media.url."]})
+            raise serializers.ValidationError({"media": [f"{kind} messages need media (url, id or data)."]})
         return attrs
+
+
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class NonEmptyFileField(serializers.FileField):
+    """A file part; the schema says it is not empty (``messaging.services.uploads`` refuses an empty file)."""
+
+
+class MediaUploadSerializer(ModelSerializer):
+    """`POST /media`: the multipart part `file` in; the stored upload out."""
+
+    file = NonEmptyFileField(write_only=True, help_text=(
+        "The file: at most `MEDIA_MAX_BYTES` (16 MiB by default). Its part's `Content-Type` is the mimetype (or, "
+        "when it is `application/octet-stream` or missing, what the bytes show)."))
+
+    class Meta:
+        model = MediaUpload
+        fields = ["id", "mimetype", "filename", "size", "expires_at", "file"]
+        read_only_fields = ["id", "mimetype", "filename", "size", "expires_at"]
 
 
 class RecipientSerializer(Serializer):
@@ -70,7 +135,7 @@ class BulkSerializer(Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["type"] != MessageType.TEXT and not attrs.get("media"):
-            raise serializers.ValidationError({"media": [f"{attrs['type']} messages need media.url."]})
+            raise serializers.ValidationError({"media": [f"{attrs['type']} messages need media (url, id or data)."]})
         return attrs
 
 

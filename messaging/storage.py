@@ -5,7 +5,7 @@ workers on any number of hosts then share the copies without a shared file syste
 django-storages' ``S3Storage``:
 
 - reads stream: ``open(name)`` hands back the object's body as it downloads, where ``S3Storage`` first copies
-  the whole object (up to ``MEDIA_MAX_BYTES``) into memory;
+  the whole object (up to ``MEDIA_INBOUND_MAX_BYTES``) into memory;
 - failures of the store are ``OSError`` (a missing object ``FileNotFoundError``), as with a local directory, so
   that ``messaging.services.media`` treats both backends alike (a failed copy is retried, a failed read is a 503);
 - short timeouts: a request that serves a file must not hang for botocore's default of 60 s.

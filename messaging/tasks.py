@@ -61,3 +61,16 @@ def stats_refresh_all() -> None:
             rebuilt = stats_refresh()
         if rebuilt:
             logger.info("messaging.stats_refreshed tenant=%s days=%s", tenant.slug, rebuilt)
+
+
+@shared_task(name="messaging.uploads_expire", ignore_result=True)
+def uploads_expire_all() -> None:
+    """Every tenant: delete expired uploads for sending that no open message needs any more."""
+    from messaging.services.uploads import uploads_expire
+
+    for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
+        with schema_context(tenant.schema_name):
+            report = uploads_expire()
+        if any(report.values()):
+            logger.info("messaging.uploads_expired tenant=%s %s", tenant.slug,
+                        " ".join(f"{key}={value}" for key, value in report.items()))

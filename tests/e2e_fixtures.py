@@ -130,6 +130,8 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         # dead connection, not a cached answer.
         TENANT_CACHE_SECONDS="0",
         CELERY_BEAT_SCHEDULE_FILE=os.path.join(metrics_dir, "beat-schedule"),
+        # Web and worker share the media files (inbound copies, uploads for sending) in a directory of the run.
+        MEDIA_ROOT=os.path.join(metrics_dir, "media"),
     )
     worker_metrics_port = free_port()
     worker = Process(
@@ -189,6 +191,7 @@ class E2E:
 E2E_TABLES = (
     "webhooks_webhookevent",
     "messaging_idempotencykey",
+    "messaging_mediaupload",
     "messaging_pendingack",
     "messaging_message",
     "messaging_batch",

@@ -20,6 +20,10 @@ Two things a stateless run cannot judge from the schema alone:
     suffixes; docs/API_GUIDE.md, "Recipients"), which no JSON Schema pattern states;
   * ``media.url`` (send, bulk): Django's URL validator (schemes, host name
     and label lengths) is stricter than the ``uri`` format;
+  * ``media.data`` (send, bulk): for an ``image``, ``voice`` or ``video``
+    message the decoded bytes must really be a file of that kind and of the
+    declared ``mimetype`` (and a declared image, audio or video type must be
+    what the bytes are), which only the bytes can tell;
   * ``sessions`` (API keys): each id must be a live session of this tenant;
   * ``expires_at`` (API keys): the time must be in the future, which no
     schema can state.
@@ -39,8 +43,8 @@ DATA_DEPENDENT_FIELDS = {
     ("POST", "/users"): {"password"},
     ("PUT", "/users/{user_id}"): {"password"},
     ("PATCH", "/users/{user_id}"): {"password"},
-    ("POST", "/messages/send"): {"session", "to", "media.url"},
-    ("POST", "/messages/bulk"): {"session", "media.url"},
+    ("POST", "/messages/send"): {"session", "to", "media.url", "media.data"},
+    ("POST", "/messages/bulk"): {"session", "media.url", "media.data"},
     ("POST", "/api-keys"): {"sessions", "expires_at"},
 }
 

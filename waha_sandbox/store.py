@@ -97,6 +97,9 @@ class SentMessage:
             "text": self.text,
             "caption": self.caption,
             "file": self.file,
+            # Where a file sent as base64 ``data`` is served (``/api/files/...``, for ``files_lifetime``), so that
+            # a test can compare the bytes WAHA received; null for text, location and url files.
+            "mediaUrl": self.media_url,
             "location": self.location,
             "replyTo": self.reply_to,
             "timestamp": self.timestamp,

@@ -77,14 +77,36 @@ class ProblemExceptionMiddleware:
         return server_error_view(request)
 
 
+# Endpoints whose body may carry a media file for sending (messaging/services/uploads.py): POST /media takes the file as
+# multipart, and a send or bulk send may carry it inline as base64. Every other path keeps MAX_REQUEST_BODY_BYTES.
+MULTIPART_FILE_PATHS = frozenset({"/media"})
+BASE64_FILE_PATHS = frozenset({"/messages/send", "/messages/bulk"})
+# Room for a multipart body's boundaries and part headers around the file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def base64_length(size: int) -> int:
+    """How many characters ``size`` bytes take as padded base64."""
+    return 4 * -(-size // 3)
+
+
+def request_body_limit(path: str) -> int:
+    """The largest body (bytes) this path accepts: the general limit, or a media file's worth for the media paths."""
+    if path in MULTIPART_FILE_PATHS:
+        return settings.MEDIA_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
+    if path in BASE64_FILE_PATHS:
+        return settings.MAX_REQUEST_BODY_BYTES + base64_length(settings.MEDIA_MAX_BYTES)
+    return settings.MAX_REQUEST_BODY_BYTES
+
+
 class BodySizeLimitMiddleware:
-    """Refuse a declared body over the limit before anything reads it (413)."""
+    """Refuse a declared body over the path's limit before anything reads it (413)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = request_body_limit(request.path_info)
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

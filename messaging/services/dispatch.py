@@ -29,6 +29,7 @@ from core.db.ids import RowId
 from messaging.models import Conversation, Message, MessageStatus, MessageType
 from messaging.services import bulk_sql, pacing, status
 from messaging.services.recipients import is_phone_chat
+from messaging.services.uploads import BatchFiles, UploadGone, UploadUnreadable, is_upload_reference
 from sessions_waha.models import Session
 from sessions_waha.services import waha_client
 from sessions_waha.waha import (
@@ -44,6 +45,8 @@ from sessions_waha.waha import (
 
 logger = logging.getLogger("messaging.dispatch")
 
+MEDIA_EXPIRED_DETAIL = ("The uploaded file is no longer stored (uploads are kept 24 hours, and past that only "
+                        "while a message waits to send them): upload it again and send a new message.")
 PREGENERATED_ID_ENGINES = {"NOWEB", "GOWS", ""}  # "" = unknown yet: the sandbox and compose default to NOWEB
 NUMBER_CHECK_TTL = 24 * 3600
 
@@ -66,6 +69,12 @@ class Outcome:
     error: WahaError | None = None
     failure: tuple[str, str] | None = None  # permanent (code, detail) decided before WAHA was asked
     verified_chat: str | None = None
+    # The media storage failed before WAHA was asked (an uploaded file could not be read): worth another try.
+    storage_error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None and self.failure is None and self.storage_error is None
 
 
 def _claim(session: Session, limit: int) -> list[Message]:
@@ -127,7 +136,7 @@ class _NumberChecks:
             cache.set_many(self.learned, NUMBER_CHECK_TTL)
 
 
-def _send(client: WahaClient, session: Session, message: Message, chat_id: str) -> Any:
+def _send(client: WahaClient, session: Session, message: Message, chat_id: str, files: BatchFiles) -> Any:
     common: dict[str, Any] = {"session": session.waha_name, "chat_id": chat_id, "reply_to": message.reply_to or None}
     if message.type == MessageType.TEXT:
         return client.send_text(text=message.text, message_id=message.wa_id or None, **common)
@@ -135,7 +144,11 @@ def _send(client: WahaClient, session: Session, message: Message, chat_id: str) 
         location = message.location or {}
         return client.send_location(latitude=location["latitude"], longitude=location["longitude"],
                                     title=location.get("title"), message_id=message.wa_id or None, **common)
-    media = {key: value for key, value in (message.media or {}).items() if key in {"url", "mimetype", "filename"}}
+    if is_upload_reference(message.media):
+        # An uploaded file goes inside the body as base64 (messaging.services.uploads says why not as a URL).
+        media = files.file_for(message.media)
+    else:
+        media = {key: value for key, value in (message.media or {}).items() if key in {"url", "mimetype", "filename"}}
     if not media.get("mimetype"):
         # WAHA needs a mimetype (PROTOCOL §4); the API lets clients omit it.
         media["mimetype"] = mimetypes.guess_type(media.get("filename") or media.get("url", ""))[0] or (
@@ -162,7 +175,8 @@ def _typing_first(client: WahaClient, session: Session, message: Message, chat_i
         logger.info("dispatch.typing_skipped message_id=%s", message.pk)
 
 
-def _deliver(client: WahaClient, session: Session, message: Message, checks: _NumberChecks) -> Outcome:
+def _deliver(client: WahaClient, session: Session, message: Message, checks: _NumberChecks,
+             files: BatchFiles) -> Outcome:
     """Hand one message to WAHA; never raises for WAHA's failures."""
     started = time.monotonic()
     attempt: dict[str, Any] = {"attempt": message.attempts, "at": timezone.now().isoformat()}
@@ -179,7 +193,7 @@ def _deliver(client: WahaClient, session: Session, message: Message, checks: _Nu
             return outcome
         outcome.verified_chat = chat_id
         _typing_first(client, session, message, chat_id)
-        sent = _send(client, session, message, chat_id)
+        sent = _send(client, session, message, chat_id, files)
         serialized = sent.serialized_id or (sent.message_id if "_" in (sent.message_id or "") else None)
         outcome.waha_message_id = serialized or message.waha_message_id or sent.message_id or ""
         outcome.wa_id = sent.wa_id or (wa_id_of(serialized) if serialized else message.wa_id)
@@ -190,6 +204,12 @@ def _deliver(client: WahaClient, session: Session, message: Message, checks: _Nu
     except ValueError as exc:  # InvalidChatId / InvalidSessionName: nothing WAHA could accept
         outcome.failure = ("invalid_request", str(exc)[:300])
         attempt.update(outcome="invalid_request", detail=str(exc)[:300])
+    except UploadGone:
+        outcome.failure = ("media_expired", MEDIA_EXPIRED_DETAIL)
+        attempt["outcome"] = "media_expired"
+    except UploadUnreadable as exc:
+        outcome.storage_error = str(exc)
+        attempt.update(outcome="storage_error", error="storage_error", detail=str(exc)[:300])
     finally:
         attempt["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
     return outcome
@@ -234,6 +254,15 @@ def _record(outcome: Outcome) -> None:
         status.message_failed(message=message, code=outcome.failure[0], detail=outcome.failure[1],
                               attempt=outcome.attempt)
         return
+    if outcome.storage_error is not None:
+        if message.attempts < settings.MESSAGE_MAX_ATTEMPTS:
+            status.message_retry_later(message=message, delay_seconds=retry_delay(message.attempts),
+                                       attempt=outcome.attempt, reason="storage_error")
+        else:
+            status.message_failed(message=message, code="media_unavailable",
+                                  detail=f"The uploaded file could not be read: {outcome.storage_error}"[:500],
+                                  attempt=outcome.attempt)
+        return
     if error is None:
         if outcome.verified_chat and not message.conversation.verified_at:
             Conversation.objects.filter(pk=message.conversation_id).update(verified_at=timezone.now())
@@ -258,9 +287,9 @@ def _record(outcome: Outcome) -> None:
 
 def _record_all(outcomes: list[Outcome]) -> None:
     """Record a batch: every success in one UPDATE, the rest one by one."""
-    sent = [o for o in outcomes if o.error is None and o.failure is None]
+    sent = [o for o in outcomes if o.succeeded]
     for outcome in outcomes:
-        if outcome.error is not None or outcome.failure is not None:
+        if not outcome.succeeded:
             _record(outcome)
     if not sent:
         return
@@ -312,11 +341,12 @@ def dispatch_session(*, session_id: RowId) -> DispatchResult:
 
 def _deliver_all(client: WahaClient, session: Session, messages: list[Message]) -> list[Outcome]:
     checks = _NumberChecks(session, messages)
+    files = BatchFiles(messages)
     try:
         if len(messages) == 1:
-            return [_deliver(client, session, messages[0], checks)]
+            return [_deliver(client, session, messages[0], checks, files)]
         with ThreadPoolExecutor(max_workers=settings.DISPATCH_CONCURRENCY) as pool:
-            return list(pool.map(lambda message: _deliver(client, session, message, checks), messages))
+            return list(pool.map(lambda message: _deliver(client, session, message, checks, files), messages))
     finally:
         checks.save()
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import IO, Any
 
@@ -102,7 +102,14 @@ def media_spec_from_payload(payload: Mapping[str, Any]) -> dict[str, Any] | None
 
 def _safe_filename(message: Message, media: Mapping[str, Any], downloaded: str | None, mimetype: str) -> str:
     extension = mimetypes.guess_extension(mimetype) or ".bin"
-    for candidate in (media.get("filename"), downloaded, f"{message.wa_id or 'media'}{extension}"):
+    return safe_filename((media.get("filename"), downloaded, f"{message.wa_id or 'media'}{extension}"),
+                         fallback=f"media{extension}")
+
+
+def safe_filename(candidates: Iterable[object], *, fallback: str) -> str:
+    """The first candidate made safe as the last part of a storage name (no directories, no leading dot, at most
+    100 characters, extension kept), or ``fallback``."""
+    for candidate in candidates:
         if not isinstance(candidate, str) or not candidate:
             continue
         try:
@@ -115,7 +122,7 @@ def _safe_filename(message: Message, media: Mapping[str, Any], downloaded: str |
             stem, dot, ext = name.rpartition(".")
             name = (stem[: _FILENAME_MAX - len(ext) - 1] + dot + ext) if dot and len(ext) < 10 else name[:_FILENAME_MAX]
         return name
-    return f"media{extension}"
+    return fallback
 
 
 def _mark(message_pk: RowId, **changes: Any) -> dict[str, Any] | None:
@@ -139,7 +146,7 @@ def media_fetch(*, message: Message) -> bool:
     """Copy a pending inbound media file from WAHA into our storage. Call inside the tenant's schema.
 
     Returns True when the file is stored (now or before). A permanent failure
-    (expired at WAHA, over ``MEDIA_MAX_BYTES``, a URL outside WAHA's
+    (expired at WAHA, over ``MEDIA_INBOUND_MAX_BYTES``, a URL outside WAHA's
     ``/api/files/``) marks the media ``failed`` and returns False; a transient
     one raises ``MediaFetchRetry`` after counting the attempt.
     """
@@ -155,13 +162,13 @@ def media_fetch(*, message: Message) -> bool:
     attempts = int(media.get("attempts") or 0) + 1
     try:
         client = waha_client(message.session.waha_server)
-        downloaded = client.download_media(url=media["source_url"], max_bytes=settings.MEDIA_MAX_BYTES)
+        downloaded = client.download_media(url=media["source_url"], max_bytes=settings.MEDIA_INBOUND_MAX_BYTES)
     except WahaNotFound:
         media_fetch_failed(message=message, code="media_expired", detail="WAHA no longer has this file.")
         return False
     except WahaMediaTooLarge:
         media_fetch_failed(message=message, code="media_too_large",
-                           detail=f"The file is larger than {settings.MEDIA_MAX_BYTES} bytes.")
+                           detail=f"The file is larger than {settings.MEDIA_INBOUND_MAX_BYTES} bytes.")
         return False
     except WahaMediaRefused:
         media_fetch_failed(message=message, code="media_refused", detail="The media URL is not WAHA's /api/files/.")

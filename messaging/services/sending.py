@@ -108,8 +108,12 @@ class MessageContent:
 
     def fingerprint(self, *, session_id: RowId, chat_id: str) -> str:
         """Hash of the request, to tell a retried request from a different one."""
+        media = self.media
+        if media and "sha256" in media:
+            # A stored file counts by its content: a retried inline send may have stored it again under a new id.
+            media = {key: value for key, value in media.items() if key != "id"}
         body = {"session": str(session_id), "to": chat_id, "type": self.type, "text": self.text,
-                "media": self.media, "location": self.location, "reply_to": self.reply_to}
+                "media": media, "location": self.location, "reply_to": self.reply_to}
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 

@@ -207,6 +207,21 @@ def test_media_and_other_endpoints(api):
     assert kinds == ["image", "file", "voice", "video", "location"]
 
 
+def test_base64_data_files_are_recorded_and_served_byte_for_byte(api):
+    api.working("s")
+    raw = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    file = {"mimetype": "application/pdf", "filename": "invoice.pdf", "data": base64.b64encode(raw).decode()}
+    assert api.post("/api/sendFile", {"session": "s", "chatId": "111@c.us", "file": file}).status_code == 201
+    url_file = {"mimetype": "image/jpeg", "url": "https://cdn.example.com/a.jpg"}
+    assert api.post("/api/sendImage", {"session": "s", "chatId": "222@c.us", "file": url_file}).status_code == 201
+    by_chat = {m["chatId"]: m for m in api.get("/sandbox/messages?session=s").json()["messages"]}
+    sent = by_chat["111@c.us"]
+    assert sent["file"] == {"mimetype": "application/pdf", "filename": "invoice.pdf", "url": None, "size": len(raw)}
+    assert sent["mediaUrl"].endswith(f"/api/files/s/{sent['waId']}.pdf")
+    assert api.get(sent["mediaUrl"][sent["mediaUrl"].index("/api/files/") :]).content == raw
+    assert by_chat["222@c.us"]["mediaUrl"] is None and by_chat["222@c.us"]["file"]["url"] == url_file["url"]
+
+
 def test_body_over_50mb_is_413(api):
     api.working("s")
     big = b'{"session":"s","chatId":"1@c.us","text":"' + b"a" * (50 * 1024 * 1024) + b'"}'
