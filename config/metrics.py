@@ -63,7 +63,8 @@ def worker_metrics_serve(*, port: int, address: str = "0.0.0.0") -> None:  # noq
 
 
 def scrape_time_collectors() -> list:
+    from events.metrics import EventDeliveriesCollector
     from messaging.metrics import QueueDepthCollector
     from webhooks.metrics import PendingEventsCollector
 
-    return [QueueDepthCollector(), PendingEventsCollector()]
+    return [QueueDepthCollector(), PendingEventsCollector(), EventDeliveriesCollector()]

@@ -1,7 +1,8 @@
 """What WAHA's inbound events do to messages and conversations (PROTOCOL §5.5).
 
 Called by the webhook receiver inside the tenant's schema and inside its
-transaction (the event row and these writes commit together). Every function
+transaction (the event row, these writes and the ``message.received`` event
+for the tenant's endpoints commit together). Every function
 is idempotent on its own, so applying an event twice changes nothing, and
 tolerant of WAHA's loose payloads: a field that is missing or of the wrong
 type makes the event ``ignored``, never an exception.
@@ -22,6 +23,7 @@ from django.db.models import DateTimeField, F, JSONField, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from events import outbox
 from messaging import media as media_service
 from messaging.models import Conversation, Direction, Message, MessageType
 from messaging.status import JsonbAppend, initial_status
@@ -160,6 +162,7 @@ def inbound_message_record(*, session_id: object, payload: Any, now: dt.datetime
     if name:
         changes["contact_name"] = name
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    outbox.messages_record(message_ids=[message.pk], status=message.status)
     return InboundResult(APPLIED, message=message,
                          fetch_media=bool(media and media.get("state") == media_service.PENDING))
 

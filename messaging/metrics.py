@@ -77,8 +77,10 @@ def register_collectors() -> None:
     """Called once per process from the app config."""
     global _registered
     if not _registered:
+        from events.metrics import EventDeliveriesCollector
         from webhooks.metrics import PendingEventsCollector
 
         REGISTRY.register(QueueDepthCollector())
         REGISTRY.register(PendingEventsCollector())
+        REGISTRY.register(EventDeliveriesCollector())
         _registered = True

@@ -21,6 +21,7 @@ from accounts.models import User
 from config.ids import uuid7_many
 from config.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
 from config.quiet import QuietWindow
+from events import outbox
 from messaging import bulk_sql, metrics, send_sql, status
 from messaging.models import (
     OPEN_STATUSES,
@@ -297,8 +298,19 @@ def dispatch_kick(*, session_id: object) -> None:
 
 
 def batches_complete(*, batch_id: object | None = None) -> int:
-    """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one)."""
+    """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one), and
+    record their ``batch.completed`` events with the change.
+
+    ``SKIP LOCKED``: a batch another transaction is completing is left to it, so each completes once.
+    """
     open_messages = Message.objects.filter(batch=OuterRef("pk"), status__in=OPEN_STATUSES)
     batches = Batch.objects.all() if batch_id is None else Batch.objects.filter(pk=batch_id)
-    return batches.filter(completed_at__isnull=True, total__gt=0).exclude(Exists(open_messages)).update(
-        completed_at=timezone.now())
+    with transaction.atomic():
+        completed = list(batches.filter(completed_at__isnull=True, total__gt=0).exclude(Exists(open_messages))
+                         .select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if not completed:
+            return 0
+        Batch.objects.filter(pk__in=completed).update(completed_at=timezone.now())
+        for completed_id in completed:
+            outbox.batch_completed_record(batch_id=completed_id)
+    return len(completed)
