@@ -387,6 +387,8 @@ LOGGING = {
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Its DEBUG lines carry whole URLs, query included: an event endpoint's URL may hold a token.
+        "urllib3": {"level": "WARNING"},
     },
 }
 

@@ -156,7 +156,8 @@ def kick_claim(*, schema_name: str, endpoint_id: str, seconds: int) -> bool:
 def lease_seconds() -> float:
     """How long a claimed delivery is left alone: a whole claimed batch at the slowest, plus a margin."""
     rounds = math.ceil(settings.EVENT_DELIVERY_BATCH_SIZE / settings.EVENT_ENDPOINT_CONCURRENCY)
-    return rounds * (settings.EVENT_DELIVERY_TIMEOUT_SECONDS + 5) + 5
+    timeout = settings.EVENT_DELIVERY_TIMEOUT_SECONDS
+    return rounds * (sender.connect_timeout() + timeout) + 5
 
 
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"

@@ -97,7 +97,8 @@ def _pool(target: Target) -> urllib3.HTTPConnectionPool:
 
 
 def _error_of(exc: Exception) -> str:
-    if isinstance(exc, ConnectTimeoutError):
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3: a refused connection is not a timeout.
+    if isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError):
         return "timeout: no connection"
     if isinstance(exc, ReadTimeoutError | TimeoutError):
         return "timeout: no answer"
@@ -108,6 +109,10 @@ def _error_of(exc: Exception) -> str:
     if isinstance(exc, ProtocolError):
         return "connection_error: the connection broke"
     return f"connection_error: {type(exc).__name__}"
+
+
+def connect_timeout() -> float:
+    return min(5.0, settings.EVENT_DELIVERY_TIMEOUT_SECONDS)
 
 
 def post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
@@ -126,7 +131,7 @@ def post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
             assert_same_host=False,
             preload_content=False,
             decode_content=False,
-            timeout=urllib3.Timeout(connect=min(5.0, timeout), read=timeout),
+            timeout=urllib3.Timeout(connect=connect_timeout(), read=timeout),
         )
         try:
             content = response.read(RESPONSE_KEEP_BYTES + 1)
