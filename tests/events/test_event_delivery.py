@@ -9,6 +9,7 @@ of ``tests/events/receiver.py``; the worker processes are exercised in
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 from datetime import timedelta
 
@@ -113,7 +114,7 @@ def test_the_default_schedule_retries_for_24_hours_and_first_within_10_seconds(s
     assert delays[len(schedule)] is None
     assert schedule[0] <= 10
     assert sum(schedule) >= 24 * 3600
-    assert all(later > earlier for earlier, later in zip(schedule[:5], schedule[1:5], strict=False))
+    assert all(later > earlier for earlier, later in itertools.pairwise(schedule[:5]))
 
 
 def test_a_410_disables_the_endpoint_at_once_and_fails_its_pending_deliveries(acme, make_endpoint, receiver, settings):
