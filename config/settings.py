@@ -249,6 +249,10 @@ SPECTACULAR_SETTINGS = {
         "BulkMessageTypeEnum": ["text", "image", "file", "video"],
         "MessageStatusEnum": "messaging.models.MessageStatus",
         "SessionStatusEnum": "sessions_waha.models.SessionStatus",
+        "DeliveryStatusEnum": "events.models.DeliveryStatus",
+        "EventTypeEnum": "events.models.EventType",
+        "SubscribedEventEnum": "events.serializers.EVENT_CHOICES",
+        "ReplayStatusEnum": ["failed", "delivered"],
     },
 }
 

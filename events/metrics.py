@@ -10,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+ATTEMPT_OUTCOMES = ("success", "http_error", "timeout", "connection_error", "refused")
 ATTEMPTS = Counter(
     "event_delivery_attempts_total",
     "HTTP attempts to deliver an event, by outcome (success, http_error, timeout, connection_error, refused).",
