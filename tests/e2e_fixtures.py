@@ -67,6 +67,8 @@ class Stack:
     processes: list[Process] = field(default_factory=list)
     # The worker's own metrics endpoint (WORKER_METRICS_PORT).
     worker_metrics_url: str = ""
+    # The events worker (-Q events): event webhooks to tenants.
+    events_worker: Process | None = None
 
     def restart_redis(self, down_seconds: float = 1.0) -> None:
         self.redis.kill()
@@ -106,23 +108,31 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         # dead connection, not a cached answer.
         TENANT_CACHE_SECONDS="0",
         CELERY_BEAT_SCHEDULE_FILE=os.path.join(metrics_dir, "beat-schedule"),
+        # Event webhooks: retries in seconds, a short timeout (and so a short lease), a sweep every second.
+        EVENT_RETRY_SCHEDULE=",".join(["0.5"] + ["1"] * 30), EVENT_DELIVERY_TIMEOUT_SECONDS="3",
+        EVENT_DELIVERY_BATCH_SIZE="8", EVENT_SWEEP_SECONDS="1", EVENT_DRAIN_SLICE_SECONDS="5",
     )
     worker_metrics_port = free_port()
     worker = Process("worker", [str(PROJECT_ROOT / "bin" / "worker"), "--loglevel=WARNING", "--concurrency=2",
                                 "--without-mingle", "--without-gossip"],
                      {**env, "WORKER_METRICS_PORT": str(worker_metrics_port)})
+    events_worker = Process("events-worker", [str(PROJECT_ROOT / "bin" / "worker"), "-Q", "events", "-n",
+                                              "events@%h", "--pool", "threads", "--concurrency=4",
+                                              "--loglevel=WARNING", "--without-mingle", "--without-gossip"], env)
     beat = Process("beat", ["celery", "-A", "config", "beat", "--loglevel=WARNING",
                             f"--schedule={env['CELERY_BEAT_SCHEDULE_FILE']}"], env)
     assert wait_until(lambda: Stack._redis_up(Stack(web_url, redis_proc, worker, beat, redis_url)), timeout=10)
     with run_web(workers=2, port=web_port, env=env) as url:
         worker.start()
+        events_worker.start()
         beat.start()
-        stack = Stack(url, redis_proc, worker, beat, redis_url, [worker, beat],
-                      worker_metrics_url=f"http://127.0.0.1:{worker_metrics_port}/metrics")
+        stack = Stack(url, redis_proc, worker, beat, redis_url, [worker, events_worker, beat],
+                      worker_metrics_url=f"http://127.0.0.1:{worker_metrics_port}/metrics",
+                      events_worker=events_worker)
         try:
             yield stack
         finally:
-            for process in (beat, worker, redis_proc):
+            for process in (beat, events_worker, worker, redis_proc):
                 process.stop()
 
 
@@ -144,7 +154,8 @@ class E2E:
         return self.http.post(self.url(path), json=body, timeout=60, **kwargs)
 
 
-E2E_TABLES = ("webhooks_webhookevent", "messaging_idempotencykey", "messaging_pendingack", "messaging_message",
+E2E_TABLES = ("events_attempt", "events_delivery", "events_event", "events_endpoint",
+              "webhooks_webhookevent", "messaging_idempotencykey", "messaging_pendingack", "messaging_message",
               "messaging_batch", "messaging_conversation", "sessions_waha_session",
               "token_blacklist_blacklistedtoken", "token_blacklist_outstandingtoken", "accounts_user")
 
