@@ -21,7 +21,7 @@ import time
 import requests
 from harness import PYTHON, ROOT, Service, free_port, login, report, stack, tenant_with_sessions, wait_http
 
-RECEIVER = textwrap.dedent('''
+RECEIVER = textwrap.dedent("""
     import json, sys, time
     from datetime import datetime
     from aiohttp import web
@@ -44,7 +44,7 @@ RECEIVER = textwrap.dedent('''
     app = web.Application()
     app.add_routes([web.post("/hook", hook), web.get("/_stats", stats)])
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-''')
+""")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -66,23 +66,45 @@ def main() -> None:
     try:
         wait_http(f"http://127.0.0.1:{receiver_port}/_stats")
         with stack(database="waha_bench_events", redis_db=args.redis_db, auto_ack=True, worker_concurrency=2) as env:
-            events_worker = Service("events-worker", [str(ROOT / "bin" / "worker"), "-Q", "events", "-n",
-                                                      "events@%h", "--pool", "threads",
-                                                      f"--concurrency={args.events_concurrency}",
-                                                      "--loglevel=WARNING", "--without-mingle",
-                                                      "--without-gossip"], env["env"])
+            events_worker = Service(
+                "events-worker",
+                [
+                    str(ROOT / "bin" / "worker"),
+                    "-Q",
+                    "events",
+                    "-n",
+                    "events@%h",
+                    "--pool",
+                    "threads",
+                    f"--concurrency={args.events_concurrency}",
+                    "--loglevel=WARNING",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                env["env"],
+            )
             try:
                 sessions = tenant_with_sessions(env["env"], env["sandbox"], sessions=args.sessions)
                 headers = {"Authorization": f"Bearer {login(env['web'])}", "X-Tenant": "bench"}
-                endpoint = requests.post(env["web"] + "/webhooks/endpoints", headers=headers, timeout=30, json={
-                    "url": f"http://127.0.0.1:{receiver_port}/hook",
-                    "events": ["message.sent", "message.delivered", "message.read"]})
+                endpoint = requests.post(
+                    env["web"] + "/webhooks/endpoints",
+                    headers=headers,
+                    timeout=30,
+                    json={
+                        "url": f"http://127.0.0.1:{receiver_port}/hook",
+                        "events": ["message.sent", "message.delivered", "message.read"],
+                    },
+                )
                 assert endpoint.status_code == 201, endpoint.text
                 started = time.monotonic()
                 for index, name in enumerate(sessions):
                     recipients = [{"to": f"+4917{index}{n:06d}"} for n in range(messages_per_session)]
-                    answer = requests.post(env["web"] + "/messages/bulk", headers=headers, timeout=120,
-                                           json={"session": name, "text": "Hi", "recipients": recipients})
+                    answer = requests.post(
+                        env["web"] + "/messages/bulk",
+                        headers=headers,
+                        timeout=120,
+                        json={"session": name, "text": "Hi", "recipients": recipients},
+                    )
                     assert answer.status_code == 202, answer.text[:300]
                 deadline, seen, quiet_since = time.monotonic() + 900, -1, time.monotonic()
                 while time.monotonic() < deadline:
@@ -97,15 +119,22 @@ def main() -> None:
             finally:
                 events_worker.stop()
         lags = stats["lags"]
-        report("event_delivery", {
-            "sessions": args.sessions, "messages": messages_per_session * args.sessions,
-            "events_received": stats["received"], "distinct_webhook_ids": stats["distinct"],
-            "seconds_from_first_bulk_to_last_event": round(elapsed, 2),
-            "events_per_second": round(stats["received"] / max(stats["last"] - stats["first"], 0.001)),
-            "lag_p50_s": round(percentile(lags, 0.50), 3), "lag_p95_s": round(percentile(lags, 0.95), 3),
-            "lag_p99_s": round(percentile(lags, 0.99), 3), "lag_max_s": round(max(lags), 3),
-            "events_concurrency": args.events_concurrency,
-        })
+        report(
+            "event_delivery",
+            {
+                "sessions": args.sessions,
+                "messages": messages_per_session * args.sessions,
+                "events_received": stats["received"],
+                "distinct_webhook_ids": stats["distinct"],
+                "seconds_from_first_bulk_to_last_event": round(elapsed, 2),
+                "events_per_second": round(stats["received"] / max(stats["last"] - stats["first"], 0.001)),
+                "lag_p50_s": round(percentile(lags, 0.50), 3),
+                "lag_p95_s": round(percentile(lags, 0.95), 3),
+                "lag_p99_s": round(percentile(lags, 0.99), 3),
+                "lag_max_s": round(max(lags), 3),
+                "events_concurrency": args.events_concurrency,
+            },
+        )
     finally:
         receiver.terminate()
         receiver.wait(timeout=10)
