@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
-from config.fields import StrictBooleanField, StrictCharField
+from config.fields import StrictBooleanField, StrictCharField, StrictRegexField
 from config.serializers import ModelSerializer, Serializer
 from events.models import ALL_EVENTS, Delivery, DeliveryStatus, Endpoint, EventType
 from messaging.serializers import QuerySerializer
 
 EVENT_CHOICES = [*EventType.values, ALL_EVENTS]
+_PORT = "6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}"
+# Scheme, a host name or IPv4 address, a port, then anything but spaces; the URL rules check the rest.
+URL_PATTERN = rf"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::(?:{_PORT}))?(?:[/?#][^\s]*)?$"
 
 
 class EndpointSerializer(ModelSerializer):
@@ -48,8 +49,11 @@ class EndpointWithSecretSerializer(EndpointSerializer):
 
 
 class EndpointWriteSerializer(Serializer):
-    url = StrictCharField(
-        max_length=2000, help_text="Where events are POSTed: https (and a public address) in production."
+    url = StrictRegexField(
+        URL_PATTERN,
+        max_length=2000,
+        error_messages={"invalid": "Use an http or https URL with a host name or address."},
+        help_text="Where events are POSTed: https (and a public address) in production.",
     )
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_CHOICES),
@@ -117,15 +121,12 @@ class DeliveryFilterSerializer(QuerySerializer):
 
 class ReplaySerializer(Serializer):
     since = serializers.DateTimeField(help_text="Replay deliveries of events at or after this time.")
-    until = serializers.DateTimeField(required=False, help_text="… and before this time (default: now).")
+    until = serializers.DateTimeField(
+        required=False, help_text="… and before this time (default: now); an empty range queues nothing."
+    )
     status = serializers.ChoiceField(
         choices=[DeliveryStatus.FAILED, DeliveryStatus.DELIVERED], default=DeliveryStatus.FAILED
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("until") and attrs["until"] <= attrs["since"]:
-            raise serializers.ValidationError({"until": ["Must be after since."]})
-        return attrs
 
 
 class ReplayResultSerializer(Serializer):

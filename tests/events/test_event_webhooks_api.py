@@ -125,17 +125,32 @@ def production_urls(settings, monkeypatch):
 @pytest.mark.parametrize(
     "url",
     [
+        "0",
+        "hooks.example.com/events",
+        "http://[/x",
+        "http://host:99999/x",
+        "http:// x/",
+        "https://[::1]/hook",
+        "https://user:pw@hooks.example.com/events",
+        "ftp://hooks.example.com/events",
+        "https:///nohost",
+    ],
+)
+def test_a_url_that_is_not_one_is_a_400(acme, admin, client_for, url):
+    answer = client_for(acme, admin).post("/webhooks/endpoints", {"url": url, "events": ["*"]}, format="json")
+    assert answer.status_code == 400 and answer.json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
         "http://hooks.example.com/events",
         "https://127.0.0.1/hook",
-        "https://[::1]/hook",
         "https://internal.example.com/hook",
         "https://metadata.example.com/latest",
         "https://v6.example.com/hook",
         "https://10.1.2.3:8443/hook",
         "https://nowhere.invalid/hook",
-        "https://user:pw@hooks.example.com/events",
-        "ftp://hooks.example.com/events",
-        "https:///nohost",
     ],
 )
 def test_production_refuses_urls_outside_the_rules_at_registration(acme, admin, client_for, production_urls, url):
@@ -223,12 +238,13 @@ def test_replays_answer_202(acme, admin, client_for, endpoint, a_delivery):
         delivery.deliveries_move(Delivery.objects.all(), delivery.GIVE_UP)
     ranged = client.post(f"/webhooks/endpoints/{endpoint.pk}/replay", {"since": "2026-01-01T00:00:00Z"}, format="json")
     assert ranged.status_code == 202 and ranged.json() == {"queued": 1}
-    bad = client.post(
+    empty = client.post(
         f"/webhooks/endpoints/{endpoint.pk}/replay",
         {"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
         format="json",
     )
-    assert bad.status_code == 400
+    assert empty.status_code == 202 and empty.json() == {"queued": 0}
+    assert client.post(f"/webhooks/endpoints/{endpoint.pk}/replay", {}, format="json").status_code == 400
 
 
 def test_disabling_fails_pending_deliveries_and_tests_are_refused_until_enabled(

@@ -96,12 +96,14 @@ def test_a_slow_endpoint_never_delays_another(e2e, receiver):
     try:
         slow = register(e2e, receiver.hook("/slow"))
         fast = register(e2e, fast_receiver.hook("/fast"))
+        # 12 slow deliveries: two rounds of the endpoint's batch (8), each held 2.5 s by the receiver, so the
+        # slow endpoint stays busy for at least 5 s after its first request arrives.
         receiver.answer(200, delay=2.5)
-        for _ in range(3):
+        for _ in range(12):
             assert e2e.post(f"/webhooks/endpoints/{slow['id']}/test").status_code == 202
         assert wait_until(lambda: receiver.requests(), timeout=10, interval=0.05)
         started = e2e.post(f"/webhooks/endpoints/{fast['id']}/test").json()
-        assert wait_until(lambda: delivery(e2e, started["id"])["status"] == "delivered", timeout=2, interval=0.05)
+        assert wait_until(lambda: delivery(e2e, started["id"])["status"] == "delivered", timeout=4, interval=0.05)
         slow_log = e2e.get(f"/webhooks/endpoints/{slow['id']}/deliveries").json()["results"]
         assert any(d["status"] == "pending" for d in slow_log), "the slow endpoint was already done: no overlap"
     finally:
