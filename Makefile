@@ -12,7 +12,7 @@ RUN_SANDBOX ?= 1
 .PHONY: newman postman
 
 help:
-	@echo "make run    install, migrate, seed the demo tenants, start web, worker, beat and the WAHA sandbox"
+	@echo "make run    install, migrate, seed the demo tenants, start web, worker, events, beat and the WAHA sandbox"
 	@echo "make test   run the whole test suite (PostgreSQL and Redis are started when installed but stopped)"
 	@echo "make test-unit | test-e2e | test-security | test-db | test-browser   a marked subset (no coverage)"
 	@echo "make test-module M=tests/core/test_auth.py         one test module (or any pytest path)"
@@ -57,7 +57,7 @@ run: seed
 	@echo ""
 	@rm -rf var/metrics && mkdir -p var/metrics
 	WEBHOOK_BASE_URL="$${WEBHOOK_BASE_URL:-http://127.0.0.1:$(WEB_PORT)}" PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/metrics" \
-		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $(WEB_PORT) web worker beat \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $(WEB_PORT) web worker events beat \
 		$(if $(filter 1,$(RUN_SANDBOX)),sandbox)
 
 # The browser tests (pytest -m browser) drive the console in headless Chromium: Debian's chromium and

@@ -42,3 +42,9 @@ BULK_SENDERS = frozenset({ADMIN, MANAGER})
 STATS_READERS = frozenset({ADMIN, MANAGER, AUDITOR})
 # Conversations: everyone reads (an agent only assigned ones); admins and managers assign.
 CONVERSATION_ASSIGNERS = frozenset({ADMIN, MANAGER})
+
+# API keys and event webhook endpoints: admins manage them, auditors read them (API keys are refused both).
+API_KEY_READERS = frozenset({ADMIN, AUDITOR})
+API_KEY_WRITERS = frozenset({ADMIN})
+EVENT_WEBHOOK_READERS = frozenset({ADMIN, AUDITOR})
+EVENT_WEBHOOK_WRITERS = frozenset({ADMIN})

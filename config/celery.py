@@ -24,7 +24,11 @@ app.autodiscover_tasks()
 
 @worker_ready.connect
 def _reconcile_sessions_at_start(sender: Any, **kwargs: Any) -> None:
-    """Sessions seeded while WAHA was down become real as soon as a worker runs."""
+    """Sessions seeded while WAHA was down become real as soon as a worker runs (the main worker: the events
+    worker, ``-Q events``, leaves it to that one)."""
+    consumed = set(getattr(sender.app.amqp.queues, "consume_from", None) or {})
+    if consumed and sender.app.conf.task_default_queue not in consumed:
+        return
     sender.app.send_task("sessions_waha.reconcile_all")
 
 

@@ -70,6 +70,7 @@ TENANT_APPS = [
     "apikeys",
     "messaging",
     "webhooks",
+    "events",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -259,6 +260,10 @@ SPECTACULAR_SETTINGS = {
         "SessionStatusEnum": "sessions_waha.models.SessionStatus",
         "RoleEnum": "accounts.roles.Role",
         "ApiKeyRoleEnum": "apikeys.models.KEY_ROLE_CHOICES",
+        "DeliveryStatusEnum": "events.models.DeliveryStatus",
+        "EventTypeEnum": "events.models.EventType",
+        "SubscribedEventEnum": "events.serializers.EVENT_CHOICES",
+        "ReplayStatusEnum": ["failed", "delivered"],
     },
 }
 
@@ -400,6 +405,8 @@ LOGGING = {
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Its DEBUG lines carry whole URLs, query included: an event endpoint's URL may hold a token.
+        "urllib3": {"level": "WARNING"},
     },
 }
 
@@ -459,6 +466,32 @@ CELERY_BEAT_SCHEDULE["webhooks-media-sweep"] = {
     "task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=15.0),
 }
 
+# --------------------------------------------------------------------------- event webhooks to tenants
+# (events app: POST /webhooks/endpoints, the outbox and its deliveries; see events/delivery.py)
+# Deliveries run on their own Celery queue and worker process (Procfile "events"), so a slow endpoint
+# never holds the message pipeline.
+CELERY_TASK_ROUTES = {"events.*": {"queue": "events"}}
+EVENT_DELIVERY_TIMEOUT_SECONDS = env.float("EVENT_DELIVERY_TIMEOUT_SECONDS", default=10.0)
+# Seconds between a failed attempt and the next (±10 % jitter); one more attempt than entries. The default
+# retries for 27.6 hours (never less than 24.8 with the jitter), the first retry within 5.5 s.
+EVENT_RETRY_SCHEDULE = env.list("EVENT_RETRY_SCHEDULE", cast=float,
+                                default=[5, 60, 300, 1800, 7200, 18000, 36000, 36000])
+# An endpoint whose every attempt failed for this long is disabled, with the reason shown.
+EVENT_DISABLE_AFTER_SECONDS = env.float("EVENT_DISABLE_AFTER_SECONDS", default=24 * 3600)
+# Both secrets sign every delivery this long after a rotation.
+EVENT_SECRET_OVERLAP_SECONDS = env.float("EVENT_SECRET_OVERLAP_SECONDS", default=24 * 3600)
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=7)
+# Requests in flight to one endpoint, and deliveries claimed per round.
+EVENT_ENDPOINT_CONCURRENCY = env.int("EVENT_ENDPOINT_CONCURRENCY", default=8)
+EVENT_DELIVERY_BATCH_SIZE = env.int("EVENT_DELIVERY_BATCH_SIZE", default=32)
+EVENT_DRAIN_SLICE_SECONDS = env.float("EVENT_DRAIN_SLICE_SECONDS", default=15.0)
+# Production refuses http and loopback, private, link-local and metadata addresses, except these networks
+# (CIDR, e.g. 10.20.0.0/16 for a receiver inside the private network); development allows everything.
+EVENT_WEBHOOK_ALLOWED_NETWORKS = env.list("EVENT_WEBHOOK_ALLOWED_NETWORKS", default=[])
+EVENT_WEBHOOK_STRICT_URLS = IS_PRODUCTION
+CELERY_BEAT_SCHEDULE["events-sweep"] = {
+    "task": "events.sweep", "schedule": env.float("EVENT_SWEEP_SECONDS", default=5.0),
+}
 # --------------------------------------------------------------------------- media for sending
 # (messaging/services/uploads.py: POST /media and inline base64 in sends, kept 24 hours in the inbound media storage)
 # The largest file a client may send (413 over it). The worker hands the file to WAHA as base64 inside the JSON

@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("", include("webhooks.urls")),
+    path("", include("events.urls")),
     # Anything else is a JSON 404, also with DEBUG on.
     re_path(r"^", problems.not_found_view),
 ]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from core.rest.fields import StrictCharField, StrictFloatField, StrictRegexField, StrictUUIDField
-from core.rest.serializers import ModelSerializer, Serializer
+from core.rest.serializers import ModelSerializer, QuerySerializer, Serializer
 from messaging.models import Conversation, Direction, MediaUpload, Message, MessageStatus, MessageType
 
 TEXT_MAX = 4096
@@ -229,20 +227,6 @@ def _time(value: Any) -> str | None:
         return None
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-class QuerySerializer(Serializer):
-    """Query parameters validated as sent: an empty value (``?status=``) is a 400 like any invalid one.
-
-    DRF reads a ``QueryDict`` as an HTML form, where an empty optional field counts as absent, so
-    ``?status=`` would silently list everything. A plain dict (the last value of each parameter)
-    is validated as JSON input is. Unknown parameters are ignored.
-    """
-
-    def __init__(self, instance: Any = None, data: Any = empty, **kwargs: Any) -> None:
-        if isinstance(data, QueryDict):
-            data = data.dict()
-        super().__init__(instance, data, **kwargs)
 
 
 class MessageFilterSerializer(QuerySerializer):

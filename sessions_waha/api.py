@@ -15,18 +15,11 @@ from rest_framework.response import Response
 from core.rest.fields import StrictBooleanField, StrictRegexField
 from core.rest.pagination import CursorPagination
 from core.rest.schema import problem
-from core.rest.serializers import ModelSerializer, Serializer
+from core.rest.serializers import Serializer
 from core.rest.views import APIView, GenericAPIView
 from sessions_waha import selectors, services
-from sessions_waha.models import Session
 from sessions_waha.permissions import SessionQrAccess, SessionsAccess
-
-
-class SessionSerializer(ModelSerializer):
-    class Meta:
-        model = Session
-        fields = ["id", "name", "status", "phone", "created_at", "updated_at", "status_changed_at"]
-        read_only_fields = fields
+from sessions_waha.serializers import SessionSerializer
 
 
 class SessionCreateSerializer(Serializer):

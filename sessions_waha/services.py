@@ -20,7 +20,9 @@ from django.utils import timezone
 
 from core.problems import Conflict, InvalidInput, ServiceError
 from core.tenancy import current_schema
+from events import outbox
 from sessions_waha.models import Session, SessionStatus
+from sessions_waha.serializers import SessionSerializer
 from sessions_waha.signals import session_deleted
 from sessions_waha.waha import WahaClient, WahaError, WahaNotFound, WahaSessionNotReady, client_for
 from tenants import waha_pool
@@ -97,15 +99,16 @@ def webhook_config(*, tenant: Tenant, session: Session, hmac_key: str) -> dict[s
     }
 
 
-def _apply_waha_state(session: Session, info: dict[str, Any] | None) -> None:
-    """Copy WAHA's view of the session (status, paired number) onto ``session``."""
+def _apply_waha_state(session: Session, info: dict[str, Any] | None) -> bool:
+    """Copy WAHA's view of the session (status, paired number) onto ``session``; whether its status changed."""
     now = timezone.now()
     status = (info or {}).get("status") or SessionStatus.STOPPED
     # PASSKEY_* are pairing steps like the QR scan (GOWS, PROTOCOL §2).
     status = SessionStatus.SCAN_QR_CODE if str(status).startswith("PASSKEY") else status
     if status not in _KNOWN_STATUSES:
         status = SessionStatus.STARTING
-    if status != session.status:
+    changed = status != session.status
+    if changed:
         logger.info("session.status_changed session_id=%s from=%s to=%s", session.id, session.status, status)
         session.status = status
         session.status_changed_at = now
@@ -118,6 +121,15 @@ def _apply_waha_state(session: Session, info: dict[str, Any] | None) -> None:
         session.phone = "+" + me["id"].split("@", 1)[0].split(":", 1)[0]
         session.push_name = (me.get("pushName") or "")[:100]
     session.status_refreshed_at = now
+    return changed
+
+
+def _session_save(session: Session, *, status_changed: bool, update_fields: list[str] | None = None) -> None:
+    """Save the session; a new status records its ``session.status`` event in the same transaction."""
+    with transaction.atomic():
+        session.save(update_fields=update_fields)
+        if status_changed:
+            outbox.session_status_record(data=lambda: dict(SessionSerializer(session).data))
 
 
 def session_create(*, name: str, start: bool = True) -> Session:
@@ -140,8 +152,7 @@ def session_create(*, name: str, start: bool = True) -> Session:
             config = webhook_config(tenant=tenant, session=session, hmac_key=hmac_key)
             created_in_waha = (client, session.waha_name)
             info = client.session_create(name=session.waha_name, config=config, start=start)
-            _apply_waha_state(session, info)
-            session.save()
+            _session_save(session, status_changed=_apply_waha_state(session, info))
     except IntegrityError as exc:
         _undo_waha_create(created_in_waha)
         raise Conflict(f"A session named {name!r} already exists.") from exc
@@ -202,10 +213,10 @@ def session_provision(*, session: Session) -> Session:
         info = waha_client(session.waha_server).session_create(name=session.waha_name, config=config, start=True)
     except WahaError as exc:
         raise _unavailable(exc, "create the session") from exc
-    _apply_waha_state(session, info)
+    status_changed = _apply_waha_state(session, info)
     session.provisioned = True
     session.last_error = ""
-    session.save()
+    _session_save(session, status_changed=status_changed)
     logger.info("session.provisioned session_id=%s waha_name=%s", session.id, session.waha_name)
     return session
 
@@ -229,8 +240,7 @@ def _refresh(session: Session) -> tuple[Session, dict[str, Any] | None]:
     except WahaError as exc:
         logger.warning("session.refresh_failed session_id=%s error=%s", session.id, type(exc).__name__)
         return session, None
-    _apply_waha_state(session, info)
-    session.save()
+    _session_save(session, status_changed=_apply_waha_state(session, info))
     return session, info
 
 
@@ -296,10 +306,10 @@ def _lifecycle(session: Session, action: str) -> Session:
             info = client.session_get(name=session.waha_name)
     except WahaError as exc:
         raise _unavailable(exc, f"{action} the session") from exc
-    _apply_waha_state(session, info)
+    status_changed = _apply_waha_state(session, info)
     if action == "logout":
         session.phone, session.push_name = "", ""
-    session.save()
+    _session_save(session, status_changed=status_changed)
     logger.info("session.%s session_id=%s status=%s", action, session.id, session.status)
     return session
 
@@ -330,9 +340,10 @@ def session_delete(*, session: Session) -> None:
         except WahaError as exc:
             raise _unavailable(exc, "delete the session") from exc
     with transaction.atomic():
+        status_changed = session.status != SessionStatus.STOPPED
         session.deleted_at = timezone.now()
         session.status = SessionStatus.STOPPED
-        session.save(update_fields=["deleted_at", "status", "updated_at"])
+        _session_save(session, status_changed=status_changed, update_fields=["deleted_at", "status", "updated_at"])
         waha_pool.session_route_remove(session_id=session.id)
         session_deleted.send(sender=Session, session_id=session.id)
     logger.info("session.deleted session_id=%s waha_name=%s", session.id, session.waha_name)
@@ -405,12 +416,11 @@ def session_status_apply(*, session: Session, status: str, me: dict[str, Any] | 
     if session.status_changed_at and event_time < session.status_changed_at:
         logger.info("session.status_stale session_id=%s status=%s", session.id, status)
         return session
-    before = session.status
-    _apply_waha_state(session, {"status": status, "me": me})
-    if session.status != before:
+    status_changed = _apply_waha_state(session, {"status": status, "me": me})
+    if status_changed:
         session.status_changed_at = event_time
     session.last_error = ""
-    session.save()
+    _session_save(session, status_changed=status_changed)
     return session
 
 

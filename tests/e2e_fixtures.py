@@ -81,6 +81,8 @@ class Stack:
     processes: list[Process] = field(default_factory=list)
     # The worker's own metrics endpoint (WORKER_METRICS_PORT).
     worker_metrics_url: str = ""
+    # The events worker (-Q events): event webhooks to tenants.
+    events_worker: Process | None = None
 
     def start_redis(self) -> None:
         """Start Redis again after a test killed it, and wait until it answers."""
@@ -132,6 +134,9 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         CELERY_BEAT_SCHEDULE_FILE=os.path.join(metrics_dir, "beat-schedule"),
         # Web and worker share the media files (inbound copies, uploads for sending) in a directory of the run.
         MEDIA_ROOT=os.path.join(metrics_dir, "media"),
+        # Event webhooks: retries in seconds, a short timeout (and so a short lease), a sweep every second.
+        EVENT_RETRY_SCHEDULE=",".join(["0.5"] + ["1"] * 30), EVENT_DELIVERY_TIMEOUT_SECONDS="3",
+        EVENT_DELIVERY_BATCH_SIZE="8", EVENT_SWEEP_SECONDS="1", EVENT_DRAIN_SLICE_SECONDS="5",
     )
     worker_metrics_port = free_port()
     worker = Process(
@@ -145,6 +150,23 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         ],
         {**env, "WORKER_METRICS_PORT": str(worker_metrics_port)},
     )
+    events_worker = Process(
+        "events-worker",
+        [
+            str(PROJECT_ROOT / "bin" / "worker"),
+            "-Q",
+            "events",
+            "-n",
+            "events@%h",
+            "--pool",
+            "threads",
+            "--concurrency=4",
+            "--loglevel=WARNING",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env,
+    )
     beat = Process(
         "beat",
         ["celery", "-A", "config", "beat", "--loglevel=WARNING", f"--schedule={env['CELERY_BEAT_SCHEDULE_FILE']}"],
@@ -153,6 +175,7 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
     assert wait_until(lambda: Stack._redis_up(Stack(web_url, redis_proc, worker, beat, redis_url)), timeout=10)
     with run_web(workers=2, port=web_port, env=env) as url:
         worker.start()
+        events_worker.start()
         beat.start()
         stack = Stack(
             url,
@@ -160,13 +183,14 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
             worker,
             beat,
             redis_url,
-            [worker, beat],
+            [worker, events_worker, beat],
             worker_metrics_url=f"http://127.0.0.1:{worker_metrics_port}/metrics",
+            events_worker=events_worker,
         )
         try:
             yield stack
         finally:
-            for process in (beat, worker, redis_proc):
+            for process in (beat, events_worker, worker, redis_proc):
                 process.stop()
 
 
@@ -189,6 +213,10 @@ class E2E:
 
 
 E2E_TABLES = (
+    "events_attempt",
+    "events_delivery",
+    "events_event",
+    "events_endpoint",
     "webhooks_webhookevent",
     "messaging_idempotencykey",
     "messaging_mediaupload",

@@ -27,9 +27,11 @@ A subclass whose fields depend on the request must not use these bases.
 from __future__ import annotations
 
 import copy
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from django.http import QueryDict
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 # Fields whose instances hold nothing that a request may change (no child field, no queryset).
 LEAF_FIELDS = (
@@ -75,3 +77,17 @@ class Serializer(FieldsBuiltOnce, serializers.Serializer):
 
 class ModelSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     pass
+
+
+class QuerySerializer(Serializer):
+    """Query parameters validated as sent: an empty value (``?status=``) is a 400 like any invalid one.
+
+    DRF reads a ``QueryDict`` as an HTML form, where an empty optional field counts as absent, so
+    ``?status=`` would silently list everything. A plain dict (the last value of each parameter)
+    is validated as JSON input is. Unknown parameters are ignored.
+    """
+
+    def __init__(self, instance: Any = None, data: Any = empty, **kwargs: Any) -> None:
+        if isinstance(data, QueryDict):
+            data = data.dict()
+        super().__init__(instance, data, **kwargs)

@@ -1,7 +1,8 @@
 """What WAHA's inbound events do to messages and conversations (PROTOCOL §5.5).
 
 Called by the webhook receiver inside the tenant's schema and inside its
-transaction (the event row and these writes commit together). Every function
+transaction (the event row, these writes and the ``message.received`` event
+for the tenant's endpoints commit together). Every function
 is idempotent on its own, so applying an event twice changes nothing, and
 tolerant of WAHA's loose payloads: a field that is missing or of the wrong
 type makes the event ``ignored``, never an exception.
@@ -23,6 +24,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from core.db.ids import RowId
+from events import outbox
 from messaging.models import Conversation, Direction, Message, MessageType
 from messaging.services import media as media_service
 from messaging.services.status import JsonbAppend, initial_status
@@ -161,6 +163,7 @@ def inbound_message_record(*, session_id: RowId, payload: Any, now: dt.datetime 
     if name:
         changes["contact_name"] = name
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    outbox.messages_record(table=Message._meta.db_table, message_ids=[message.pk], status=message.status)
     return InboundResult(APPLIED, message=message,
                          fetch_media=bool(media and media.get("state") == media_service.PENDING))
 

@@ -8,6 +8,7 @@ rolled-back request never sends one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from accounts.roles import MESSAGE_SENDERS
 from core.db.ids import RowId, uuid7_many
 from core.problems import Conflict, InvalidInput, ServiceError, ServiceUnavailable
 from core.tenancy import current_schema
+from events import outbox
 from messaging import metrics
 from messaging.models import (
     OPEN_STATUSES,
@@ -36,6 +38,8 @@ from messaging.models import (
     MessageType,
     settled_at,
 )
+from messaging.selectors import batch_progress
+from messaging.serializers import BatchSerializer
 from messaging.services import bulk_sql, send_sql, status
 from messaging.services.kick import dispatch_kick
 from messaging.services.personalise import Template, TemplateError, VariablesError, template_parse, variables_check
@@ -314,12 +318,28 @@ def messages_fail_on_session_deleted(sender: object, *, session_id: RowId, **kwa
                        detail="The session was deleted before this message could be sent.")
 
 
+def _batch_data(batch: Batch) -> dict[str, Any]:
+    """The batch as ``GET /messages/batches/{id}`` shows it: the data of its ``batch.completed`` event."""
+    return dict(BatchSerializer(batch_progress(batch=batch)).data)
+
+
 def batches_complete(*, batch_id: RowId | None = None) -> int:
     """Stamp ``completed_at`` on batches with nothing left queued or sending (one, or every open one): when their
-    last message left those statuses, as ``selectors.batch_progress`` shows it before the stamp."""
+    last message left those statuses, as ``selectors.batch_progress`` shows it before the stamp; and record their
+    ``batch.completed`` events with the change.
+
+    ``SKIP LOCKED``: a batch another transaction is completing is left to it, so each completes once.
+    """
     open_messages = Message.objects.filter(batch=OuterRef("pk"), status__in=OPEN_STATUSES)
     last_settled = (Message.objects.filter(batch=OuterRef("pk")).order_by().values("batch")
                     .annotate(at=Max(settled_at())).values("at"))
     batches = Batch.objects.all() if batch_id is None else Batch.objects.filter(pk=batch_id)
-    return batches.filter(completed_at__isnull=True, total__gt=0).exclude(Exists(open_messages)).update(
-        completed_at=Subquery(last_settled))
+    with transaction.atomic():
+        completed = list(batches.filter(completed_at__isnull=True, total__gt=0).exclude(Exists(open_messages))
+                         .select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if not completed:
+            return 0
+        Batch.objects.filter(pk__in=completed).update(completed_at=Subquery(last_settled))
+        for batch in Batch.objects.filter(pk__in=completed):
+            outbox.batch_completed_record(data=functools.partial(_batch_data, batch))
+    return len(completed)

@@ -18,6 +18,12 @@ not yet delivered), whatever order they arrive in.
 
 No other module writes ``Message.status``: tests/messaging/test_status_machine.py
 walks the table and checks the source for writes elsewhere.
+
+Every move to a reported status (sent, delivered, read, failed, canceled)
+records its ``message.<status>`` event in the same transaction
+(``events.outbox``): the ORM form locks and moves the rows, then records them;
+the SQL forms (the batch send result, the ack) write the events and their
+deliveries in the same statement, so those hot paths keep one round trip.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.db.ids import RowId
+from events import kick, outbox
 from messaging import metrics
 from messaging.models import Direction, Message, MessageStatus, PendingAck
 
@@ -166,8 +173,19 @@ def status_sql(move: Move, column: str = "status") -> str:
 
 
 def messages_move(queryset: QuerySet[Message], move: Move, **changes: Any) -> int:
-    """Apply ``move`` (and ``changes``) to the messages of ``queryset`` in one of its sources; returns how many."""
-    return queryset.filter(status__in=move.sources).update(status=move.target, **changes)
+    """Apply ``move`` (and ``changes``) to the messages of ``queryset`` in one of its sources; returns how many.
+
+    A move to a reported status locks the messages it moves and records their events in the same transaction.
+    """
+    if move.target not in outbox.MESSAGE_EVENT_STATUSES:
+        return queryset.filter(status__in=move.sources).update(status=move.target, **changes)
+    with transaction.atomic():
+        ids = list(queryset.filter(status__in=move.sources).select_for_update().values_list("pk", flat=True))
+        if not ids:
+            return 0
+        moved = Message.objects.filter(pk__in=ids).update(status=move.target, **changes)
+        outbox.messages_record(table=Message._meta.db_table, message_ids=ids, status=move.target)
+    return moved
 
 
 class JsonbAppend(Func):
@@ -244,7 +262,9 @@ def messages_sent(results: Sequence[tuple[object, str, str, dict[str, Any]]], *,
         params += [str(message_id), waha_message_id, wa_id, json.dumps([attempt])]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {table} AS m SET
+            f"""WITH v(id, waha_message_id, wa_id, attempt) AS (VALUES {values}),
+                old AS (SELECT m.id, m.status FROM {table} AS m JOIN v ON m.id = v.id FOR UPDATE OF m),
+                moved AS (UPDATE {table} AS m SET
                     waha_message_id = CASE WHEN v.waha_message_id <> '' THEN v.waha_message_id
                                            ELSE m.waha_message_id END,
                     wa_id = CASE WHEN v.wa_id <> '' THEN v.wa_id ELSE m.wa_id END,
@@ -252,11 +272,15 @@ def messages_sent(results: Sequence[tuple[object, str, str, dict[str, Any]]], *,
                     error_code = '', error_detail = '', updated_at = %s,
                     status = {status_sql(SEND_ACCEPTED, "m.status")},
                     sent_at = COALESCE(m.sent_at, %s)
-                  FROM (VALUES {values}) AS v(id, waha_message_id, wa_id, attempt)
-                 WHERE m.id = v.id""",  # noqa: S608 - placeholders and our constants only  # nosec B608
-            [now, now, *params],
+                  FROM v, old WHERE m.id = v.id AND old.id = m.id
+                  RETURNING old.status AS before, m.status AS after, to_jsonb(m) - 'attempt_log' AS row)
+                {outbox.outbox_ctes(source="moved", type_sql="'message.' || moved.after",
+                                    row_sql="moved.row", where="moved.before <> moved.after")}
+                SELECT (SELECT count(*) FROM moved), {outbox.ENDPOINTS_WRITTEN_SQL}""",  # noqa: S608 - placeholders and our constants only  # nosec B608
+            [*params, now, now],
         )
-        updated = cursor.rowcount
+        updated, endpoint_ids = cursor.fetchone()
+    kick.kick_after_commit(endpoint_ids)
     metrics.status_changed(SEND_ACCEPTED.target, count=len(results))
     return updated
 
@@ -338,8 +362,10 @@ def _ack_sql(move: Move | None, *, keep_if_missing: bool) -> str:
                        AND direction = '{Direction.OUTBOUND}' FOR UPDATE),
         moved AS (UPDATE {table} AS m SET {", ".join(changes)}
           FROM old WHERE m.id = old.id
-          RETURNING m.id, old.status AS before, m.status AS after){keep}
-        SELECT (SELECT count(*) FROM old), moved.id, moved.before, moved.after
+          RETURNING m.id, old.status AS before, m.status AS after, to_jsonb(m) - 'attempt_log' AS row){keep}
+        {outbox.outbox_ctes(source="moved", type_sql="'message.' || moved.after", row_sql="moved.row",
+                            where="moved.before <> moved.after")}
+        SELECT (SELECT count(*) FROM old), moved.id, moved.before, moved.after, {outbox.ENDPOINTS_WRITTEN_SQL}
           FROM (VALUES (1)) AS one LEFT JOIN moved ON TRUE"""  # noqa: S608 - fixed fragments only  # nosec B608
 
 
@@ -360,7 +386,8 @@ def message_ack_apply(*, session_id: RowId, wa_id: str, ack: int, keep_if_missin
     if not rows[0][0]:
         logger.info("ack.pending session_id=%s wa_id=%s ack=%s", session_id, wa_id, ack)
         return False
-    for _, message_id, before, after in rows:
+    kick.kick_after_commit(rows[0][4])
+    for _, message_id, before, after, _endpoints in rows:
         if message_id is not None and before != after:
             metrics.status_changed(after)
             logger.info("message.%s message_id=%s wa_id=%s ack=%s", after, message_id, wa_id, ack)

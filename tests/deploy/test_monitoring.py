@@ -46,6 +46,7 @@ REQUIRED_ALERTS = {
     "sessions FAILED (no session-status metric: their effects)": {"SendsRefusedSessionNotReady",
                                                                   "QueuedMessagesNotMoving"},
     "webhook signature failures": {"WebhookSignatureFailures"},
+    "event deliveries failing": {"EventDeliveriesFailing"},
 }
 
 PROMQL_FUNCTIONS_AND_KEYWORDS = {
@@ -182,6 +183,7 @@ def exported_series() -> dict[str, set[str]]:
 
 def label_values() -> dict[tuple[str, str], set[str]]:
     """The values the code can give the gateway's labels, where it fixes them."""
+    from events.metrics import ATTEMPT_OUTCOMES
     from messaging.models import OPEN_STATUSES, MessageStatus
     from sessions_waha.waha.metrics import OUTCOMES
     from webhooks.metrics import KNOWN_EVENTS
@@ -204,6 +206,7 @@ def label_values() -> dict[tuple[str, str], set[str]]:
         # On arrival: accepted, duplicate, ignored; when applied: the stored outcomes.
         ("webhook_events_total", "outcome"): (set(Outcome.values) - {"pending"}) | {"accepted", "duplicate"},
         ("webhook_signature_failures_total", "reason"): signature_reasons,
+        ("event_delivery_attempts_total", "outcome"): set(ATTEMPT_OUTCOMES),
         ("django_http_requests_total_by_view_transport_method", "view"): views,
         ("django_http_responses_total_by_status_view_method", "view"): views,
         ("django_http_requests_latency_seconds_by_view_method_bucket", "view"): views,
@@ -377,10 +380,11 @@ def test_prometheus_scrapes_web_with_the_metrics_token() -> None:
         assert set(static.get("labels", {})) <= TARGET_LABELS
         for target in static["targets"]:
             targets[target] = static["labels"]["service"]
-    assert targets == {"web:8000": "web", "worker:9100": "worker"}
+    assert targets == {"web:8000": "web", "worker:9100": "worker", "events-worker:9100": "events-worker"}
     assert any(str(p).endswith(":8000") for p in base["services"]["web"]["ports"])
-    worker = base["services"]["worker"]
-    assert worker["environment"]["WORKER_METRICS_PORT"] == "9100" and "ports" not in worker
+    for name in ("worker", "events-worker"):
+        worker = base["services"][name]
+        assert worker["environment"]["WORKER_METRICS_PORT"] == "9100" and "ports" not in worker
 
 
 # --------------------------------------------------------------------------- Grafana
