@@ -17,6 +17,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings_checks import DEV_SECRET_KEY, refuse_insecure_production, s3_media_options
+from config.settings_openapi import OPENAPI_SETTINGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -237,35 +238,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.problems.drf_exception_handler",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {
-    "TITLE": "WhatsApp Gateway API",
-    "DESCRIPTION": (
-        "Multi-tenant WhatsApp messaging over WAHA. Every tenant endpoint is reached on the "
-        "tenant's own host (e.g. `acme.localhost`) or on any host with the `X-Tenant: <slug>` "
-        "header. Errors are RFC 9457 problem details with a stable `code`."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
-    "SERVE_URLCONF": ["config.urls_tenant", "config.urls_public"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "MessageTypeEnum": "messaging.models.MessageType",
-        "BulkMessageTypeEnum": ["text", "image", "file", "video"],
-        "MessageStatusEnum": "messaging.models.MessageStatus",
-        "SessionStatusEnum": "sessions_waha.models.SessionStatus",
-        "RoleEnum": "accounts.roles.Role",
-        "ApiKeyRoleEnum": "apikeys.models.KEY_ROLE_CHOICES",
-        "DeliveryStatusEnum": "events.models.DeliveryStatus",
-        "EventTypeEnum": "events.models.EventType",
-        "SubscribedEventEnum": "events.serializers.EVENT_CHOICES",
-        "ReplayStatusEnum": ["failed", "delivered"],
-    },
-}
+SPECTACULAR_SETTINGS = OPENAPI_SETTINGS  # config/settings_openapi.py: the schema's title, tags, enum names
 
 # Bodies larger than this are refused with 413 before they are read (core.web.middleware.BodySizeLimitMiddleware);
 # the endpoints that carry a media file take that file on top (MEDIA_MAX_BYTES, below).
