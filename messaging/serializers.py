@@ -10,7 +10,7 @@ from rest_framework.fields import empty
 
 from core.rest.fields import StrictCharField, StrictFloatField, StrictUUIDField
 from core.rest.serializers import ModelSerializer, Serializer
-from messaging.models import Conversation, Direction, Message, MessageStatus, MessageType
+from messaging.models import Conversation, Direction, Message, MessageType
 
 TEXT_MAX = 4096
 
@@ -178,20 +178,6 @@ class QuerySerializer(Serializer):
         if isinstance(data, QueryDict):
             data = data.dict()
         super().__init__(instance, data, **kwargs)
-
-
-class MessageFilterSerializer(QuerySerializer):
-    status = serializers.ChoiceField(choices=MessageStatus.choices, required=False)
-    direction = serializers.ChoiceField(choices=Direction.choices, required=False)
-    session = serializers.UUIDField(required=False)
-    conversation = serializers.UUIDField(required=False)
-    chat_id = serializers.CharField(max_length=100, required=False, trim_whitespace=False,
-                                    help_text="A normalised chat id, exactly as stored (`4915112345678@c.us`).")
-    batch = serializers.UUIDField(required=False)
-    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
-    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
-    search = serializers.CharField(max_length=200, required=False, trim_whitespace=False,
-                                   help_text="Text contains, case-insensitive.")
 
 
 class StatsFilterSerializer(QuerySerializer):
