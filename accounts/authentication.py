@@ -10,10 +10,13 @@ change (``token_generation``) hold at once, on every worker.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
+from cachetools import TLRUCache
 from django.db import DEFAULT_DB_ALIAS, connection
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -25,8 +28,8 @@ from accounts.tokens import current_tenant_slug, token_is_current
 from core.db import statements as db_statements
 from core.tenancy import current_schema
 
-# (tenant slug, raw token) → the verified token. Bounded: cleared whole when full.
-_verified: dict[tuple[str | None, bytes], Token] = {}
+# (tenant slug, raw token) → the verified token, each kept until the token expires (plus the leeway), the
+# least recently used dropped when full. Locked: gunicorn may run threads (WEB_THREADS).
 VERIFIED_CACHE_SIZE = 10_000
 
 
@@ -35,18 +38,32 @@ def _leeway_seconds() -> float:
     return leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway or 0)
 
 
+def _until_expiry(_key: object, token: Token, _now: float) -> float:
+    return float(token["exp"]) + _leeway_seconds()
+
+
+def verified_token_cache(timer: Callable[[], float] = time.time) -> TLRUCache[tuple[str | None, bytes], Token]:
+    """A cache of verified tokens on ``timer``'s clock (epoch seconds, as ``exp`` is)."""
+    return TLRUCache(maxsize=VERIFIED_CACHE_SIZE, ttu=_until_expiry, timer=timer)
+
+
+_verified = verified_token_cache()
+_verified_lock = threading.Lock()
+
+
 class TenantJWTAuthentication(JWTAuthentication):
     """simplejwt with tenant-bound, revocable tokens; every refusal is a 401 ``token_invalid``."""
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         key = (current_tenant_slug(), raw_token)
-        token = _verified.get(key)
-        if token is not None and time.time() < float(token["exp"]) + _leeway_seconds():
-            return token
+        try:
+            with _verified_lock:
+                return _verified[key]
+        except KeyError:
+            pass
         token = super().get_validated_token(raw_token)  # signature, expiry, type and tenant (accounts.tokens)
-        if len(_verified) >= VERIFIED_CACHE_SIZE:
-            _verified.clear()
-        _verified[key] = token
+        with _verified_lock:
+            _verified[key] = token
         return token
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # simplejwt returns an unbound TypeVar

@@ -52,6 +52,7 @@ SHARED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "axes",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",

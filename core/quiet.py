@@ -8,25 +8,32 @@ Each caller makes sure that what it skips is still seen (see ``messaging.service
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+
+from cachetools import TTLCache
 
 
 class QuietWindow:
-    MAX_KEYS = 10_000  # keys are tenants and sessions: clearing now and then only costs a few extra kicks
+    # Keys are tenants and sessions; past this many, the least recently started window closes early,
+    # which only costs an extra kick.
+    MAX_KEYS = 10_000
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, timer: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
-        self._until: dict[Hashable, float] = {}
+        self._open: TTLCache[Hashable, bool] = TTLCache(maxsize=self.MAX_KEYS, ttl=seconds, timer=timer)
+        self._lock = threading.Lock()  # a TTLCache is not thread-safe, and gunicorn may run threads (WEB_THREADS)
 
     def quiet(self, key: Hashable) -> bool:
         """True while ``key``'s window, started by ``start``, is open."""
-        return time.monotonic() < self._until.get(key, 0.0)
+        with self._lock:
+            return key in self._open
 
     def clear(self) -> None:
-        self._until.clear()
+        with self._lock:
+            self._open.clear()
 
     def start(self, key: Hashable) -> None:
-        if len(self._until) >= self.MAX_KEYS:
-            self._until.clear()
-        self._until[key] = time.monotonic() + self.seconds
+        with self._lock:
+            self._open[key] = True

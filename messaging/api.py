@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,6 +15,8 @@ from accounts.callers import AuthenticatedRequest
 from core.rest.schema import problem
 from core.rest.views import APIView, GenericAPIView
 from messaging import selectors
+from messaging.filters import MessageFilter
+from messaging.models import Message
 from messaging.permissions import BulkAccess, ConversationsAccess, MessagesAccess, StatsAccess
 from messaging.serializers import (
     BatchSerializer,
@@ -20,7 +24,6 @@ from messaging.serializers import (
     BulkSerializer,
     ConversationAssignSerializer,
     ConversationSerializer,
-    MessageFilterSerializer,
     MessageSerializer,
     SendSerializer,
     StatsFilterSerializer,
@@ -215,13 +218,16 @@ class BatchView(APIView):
 class MessageListView(GenericAPIView):
     permission_classes = [MessagesAccess]
     serializer_class = MessageSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MessageFilter
+
+    def get_queryset(self) -> QuerySet[Message]:
+        return selectors.message_list(user=cast(AuthenticatedRequest, self.request).user)
 
     @extend_schema(tags=["messages"], summary="List messages (newest first, cursor-paginated)",
-                   parameters=[MessageFilterSerializer], responses={200: MessageSerializer(many=True)})
+                   responses={200: MessageSerializer(many=True)})
     def get(self, request: AuthenticatedRequest) -> Response:
-        filters = MessageFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.message_list(user=request.user, filters=filters.validated_data))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(MessageSerializer(page, many=True).data)
 
 

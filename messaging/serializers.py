@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from core.rest.fields import StrictCharField, StrictFloatField, StrictRegexField, StrictUUIDField
 from core.rest.serializers import ModelSerializer, QuerySerializer, Serializer
-from messaging.models import Conversation, Direction, MediaUpload, Message, MessageStatus, MessageType
+from messaging.models import Conversation, Direction, MediaUpload, Message, MessageType
 
 TEXT_MAX = 4096
 # A media type as RFC 6838 spells it (type/subtype, restricted name characters), with optional parameters.
@@ -229,18 +229,6 @@ def _time(value: Any) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class MessageFilterSerializer(QuerySerializer):
-    status = serializers.ChoiceField(choices=MessageStatus.choices, required=False)
-    direction = serializers.ChoiceField(choices=Direction.choices, required=False)
-    session = serializers.UUIDField(required=False)
-    conversation = serializers.UUIDField(required=False)
-    chat_id = serializers.CharField(max_length=100, required=False, trim_whitespace=False,
-                                    help_text="A normalised chat id, exactly as stored (`4915112345678@c.us`).")
-    batch = serializers.UUIDField(required=False)
-    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
-    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
-    search = serializers.CharField(max_length=200, required=False, trim_whitespace=False,
-                                   help_text="Text contains, case-insensitive.")
 
 
 class StatsFilterSerializer(QuerySerializer):

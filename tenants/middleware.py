@@ -8,10 +8,11 @@ the header is refused rather than guessed at.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
+from cachetools import TLRUCache, cached
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
@@ -29,36 +30,34 @@ if TYPE_CHECKING:
 # Host and slug lookups are cached per process for a few seconds: every API
 # request needs them, and they change rarely. A deactivated tenant or a moved
 # domain takes effect within settings.TENANT_CACHE_SECONDS in every process (at
-# once in the process that made the change).
-_cache: dict[tuple[str, str], tuple[float, Tenant | None]] = {}
+# once in the process that made the change). An unknown host or slug is cached
+# too (as None). The lifetime is read when an entry is stored, so 0 turns the
+# cache off; the lock is there because gunicorn may run threads (WEB_THREADS).
+def _for_tenant_cache_seconds(_key: object, _tenant: Tenant | None, now: float) -> float:
+    return now + settings.TENANT_CACHE_SECONDS
 
 
-def _cached(kind: str, key: str, load: Callable[[], Tenant | None]) -> Tenant | None:
-    now = time.monotonic()
-    hit = _cache.get((kind, key))
-    if hit and now - hit[0] < settings.TENANT_CACHE_SECONDS:
-        return hit[1]
-    tenant = db_statements.read_retrying(load)  # a connection dropped since the request began
-    if len(_cache) > 10_000:
-        _cache.clear()
-    _cache[(kind, key)] = (now, tenant)
-    return tenant
+def _tenant_cache() -> TLRUCache[Hashable, Tenant | None]:
+    return TLRUCache(maxsize=10_000, ttu=_for_tenant_cache_seconds)
 
 
-def tenant_cache_clear(**kwargs: Any) -> None:
-    _cache.clear()
-
-
+@cached(_tenant_cache(), lock=threading.Lock())
 def _tenant_for_host(hostname: str) -> Tenant | None:
     def load() -> Tenant | None:
         domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
         return domain.tenant if domain else None
 
-    return _cached("host", hostname, load)
+    return db_statements.read_retrying(load)  # a connection dropped since the request began
 
 
+@cached(_tenant_cache(), lock=threading.Lock())
 def _tenant_for_slug(slug: str) -> Tenant | None:
-    return _cached("slug", slug, lambda: Tenant.objects.filter(slug=slug).first())
+    return db_statements.read_retrying(lambda: Tenant.objects.filter(slug=slug).first())
+
+
+def tenant_cache_clear(**kwargs: Any) -> None:
+    _tenant_for_host.cache_clear()
+    _tenant_for_slug.cache_clear()
 
 
 # Probes and metrics answer on every host without touching the tenant table,

@@ -5,36 +5,35 @@ primary-key index: a 10,000-message bulk touched thousands of index pages, and
 after each checkpoint PostgreSQL writes every touched page in full to the WAL
 before the commit can return. Version 7 ids start with the time in
 milliseconds, so new rows land on the rightmost pages. They are still UUIDs
-(clients see no difference) and still unguessable (74 random bits).
-Python 3.14 has ``uuid.uuid7``; this is the same layout for 3.11.
+(clients see no difference).
+
+Python 3.14 has ``uuid.uuid7``; on 3.11 they come from ``uuid-utils`` (Rust's ``uuid`` crate). Its ``compat``
+module returns the standard library's ``uuid.UUID`` (what psycopg and Django take), and the ids of a process
+strictly increase, within a millisecond too: after the time come a 42-bit counter, started at random each
+millisecond, and 32 random bits (RFC 9562 §6.2, method 2). An id is not a secret: every lookup checks who asks.
+It is faster than the hand-written version it replaced (bench/RESULTS.md, "Per-request caches and ids").
 """
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
 from typing import TypeAlias
+
+from uuid_utils import compat
+
+__all__ = ["RowId", "uuid7", "uuid7_many"]
 
 # A row's primary key as a URL or a form gives it (str) or as the database returns it (UUID);
 # the ORM takes either.
 RowId: TypeAlias = uuid.UUID | str
 
 
-def _uuid7_from(milliseconds: int, random_bytes: bytes) -> uuid.UUID:
-    """48-bit Unix time in ms, version 7, 12 + 62 random bits, RFC 4122 variant."""
-    value = (milliseconds & 0xFFFF_FFFF_FFFF) << 80 | int.from_bytes(random_bytes, "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # variant 10
-    return uuid.UUID(int=value)
-
-
 def uuid7() -> uuid.UUID:
-    return _uuid7_from(time.time_ns() // 1_000_000, os.urandom(10))
+    """A new id (a function of this module: the models' ``default`` and their migrations name it)."""
+    return compat.uuid7()
 
 
 def uuid7_many(count: int) -> list[uuid.UUID]:
-    """``count`` ids from one read of the system's random source (a bulk needs 20,000 of them)."""
-    milliseconds = time.time_ns() // 1_000_000
-    pool = os.urandom(10 * count)
-    return [_uuid7_from(milliseconds, pool[index:index + 10]) for index in range(0, 10 * count, 10)]
+    """``count`` new ids in increasing order (a bulk needs 20,000 of them)."""
+    new = compat.uuid7
+    return [new() for _ in range(count)]

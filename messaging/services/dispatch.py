@@ -14,7 +14,6 @@ import mimetypes
 import random
 import secrets
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -306,8 +305,8 @@ def _record_all(outcomes: list[Outcome]) -> None:
 
 def dispatch_session(*, session_id: RowId) -> DispatchResult:
     """Send the session's due messages for a bounded time slice."""
-    token = uuid.uuid4().hex
-    if not pacing.dispatcher_lock(session_id, token):
+    lock = pacing.dispatcher_lock(session_id)
+    if lock is None:
         return DispatchResult()  # another worker is on it
     result = DispatchResult()
     try:
@@ -328,11 +327,11 @@ def dispatch_session(*, session_id: RowId) -> DispatchResult:
             _record_all(_deliver_all(client, session, messages))
             result.sent += len(messages)
             pacing.record_send(session)
-            pacing.dispatcher_lock_extend(session_id, token)
+            pacing.dispatcher_lock_extend(lock)
         else:
             result.again_now = True
     finally:
-        pacing.dispatcher_unlock(session_id, token)
+        pacing.dispatcher_unlock(lock)
     if not result.again_now and result.wait is None:
         result.wait = _seconds_until_next_due(session_id)
         result.again_now = result.wait == 0

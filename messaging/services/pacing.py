@@ -8,6 +8,7 @@ session up next honours the gap the previous one chose.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -15,19 +16,14 @@ import time
 from django.conf import settings
 from django_redis import get_redis_connection
 from redis import Redis
+from redis.exceptions import LockNotOwnedError
+from redis.lock import Lock
 
 from core.db.ids import RowId
 from core.tenancy import current_schema
 from sessions_waha.models import Session
 
 logger = logging.getLogger("messaging.pacing")
-
-
-
-def _lock_seconds() -> int:
-    # Short enough that a killed worker's lock frees the session soon; each
-    # batch extends it, so a live dispatcher keeps it.
-    return settings.DISPATCH_LOCK_SECONDS
 
 
 def _redis() -> Redis:
@@ -38,22 +34,28 @@ def _key(kind: str, session_id: RowId) -> str:
     return f"msg:{kind}:{current_schema()}:{session_id}"
 
 
-def dispatcher_lock(session_id: RowId, token: str) -> bool:
-    """Take the session's dispatcher lock (one sender per session across all workers)."""
-    return bool(_redis().set(_key("lock", session_id), token, nx=True, ex=_lock_seconds()))
+def dispatcher_lock(session_id: RowId) -> Lock | None:
+    """The session's dispatcher lock (one sender per session across all workers), or None when another holds it.
+
+    It expires after ``DISPATCH_LOCK_SECONDS``: short enough that a killed worker's lock frees the session soon;
+    each batch extends it (``dispatcher_lock_extend``), so a live dispatcher keeps it.
+    """
+    lock = _redis().lock(_key("lock", session_id), timeout=settings.DISPATCH_LOCK_SECONDS, blocking=False)
+    return lock if lock.acquire() else None
 
 
-def dispatcher_lock_extend(session_id: RowId, token: str) -> None:
-    redis = _redis()
-    key = _key("lock", session_id)
-    if redis.get(key) == token.encode():
-        redis.expire(key, _lock_seconds())
+def dispatcher_lock_extend(lock: Lock) -> None:
+    """Restart the lock's expiry, if it is still ours."""
+    try:
+        lock.reacquire()
+    except LockNotOwnedError:
+        logger.warning("dispatch.lock_lost lock=%s", lock.name)
 
 
-def dispatcher_unlock(session_id: RowId, token: str) -> None:
-    # Delete only our own lock: compare-and-delete in one round trip.
-    _redis().eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-                  1, _key("lock", session_id), token)
+def dispatcher_unlock(lock: Lock) -> None:
+    """Release the lock if it is still ours (redis-py compares and deletes in one script)."""
+    with contextlib.suppress(LockNotOwnedError):  # expired, perhaps taken by another dispatcher since
+        lock.release()
 
 
 def kick_claim(session_id: RowId, seconds: int = 15) -> bool:

@@ -187,6 +187,47 @@ def test_paced_session_gaps_are_random(acme, working_session):
     assert len(gaps) == 5 and all(30 <= gap <= 60 for gap in gaps)
 
 
+def test_a_session_another_dispatcher_holds_is_left_to_it(acme, working_session, queue, sandbox):
+    from messaging.services import pacing
+
+    message = queue()
+    with tenant_context(acme):
+        held = pacing.dispatcher_lock(working_session.pk)
+        assert held is not None and pacing.dispatcher_lock(working_session.pk) is None
+    try:
+        assert run(acme, working_session).sent == 0
+        assert reload(acme, message).status == "queued" and sandbox_sends(sandbox) == []
+    finally:
+        pacing.dispatcher_unlock(held)
+    assert run(acme, working_session).sent == 1
+    with tenant_context(acme):  # the slice released its lock: the next dispatcher takes it at once
+        again = pacing.dispatcher_lock(working_session.pk)
+        assert again is not None
+        pacing.dispatcher_unlock(again)
+
+
+def test_the_dispatcher_lock_is_extended_and_released_only_by_its_holder(acme, working_session, settings):
+    from django_redis import get_redis_connection
+
+    from messaging.services import pacing
+
+    redis = get_redis_connection("default")
+    with tenant_context(acme):
+        mine = pacing.dispatcher_lock(working_session.pk)
+        assert mine is not None
+        redis.pexpire(mine.name, 1000)
+        pacing.dispatcher_lock_extend(mine)
+        assert redis.pttl(mine.name) > 1000 * (settings.DISPATCH_LOCK_SECONDS - 5)
+        redis.delete(mine.name)  # as if it expired while this dispatcher was stalled
+        theirs = pacing.dispatcher_lock(working_session.pk)
+        assert theirs is not None
+        pacing.dispatcher_lock_extend(mine)
+        pacing.dispatcher_unlock(mine)
+        assert redis.get(theirs.name) == theirs.local.token  # still the other dispatcher's
+        pacing.dispatcher_unlock(theirs)
+        assert redis.get(theirs.name) is None
+
+
 def test_media_without_mimetype_gets_one_guessed(acme, working_session, queue, sandbox):
     message = queue(type="file", text="", media={"url": "https://cdn.example.com/report.pdf"})
     run(acme, working_session)

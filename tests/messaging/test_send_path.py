@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import types
 from datetime import UTC, datetime, timedelta
 
@@ -478,13 +479,22 @@ def test_a_verified_token_is_remembered_by_the_authentication_class(acme, admin,
     assert verified == []  # the second send did not verify the signature again
 
 
-def test_cached_token_stops_working_when_it_expires(acme, admin, working_session, monkeypatch):
+@pytest.fixture
+def token_cache_clock(monkeypatch):
+    """The verified-token cache on a clock the test moves (epoch seconds, starting now)."""
+    clock = types.SimpleNamespace(now=time.time())
+    monkeypatch.setattr(accounts.authentication, "_verified",
+                        accounts.authentication.verified_token_cache(timer=lambda: clock.now))
+    return clock
+
+
+def test_cached_token_stops_working_when_it_expires(acme, admin, working_session, monkeypatch, token_cache_clock):
     token = access(acme, admin)
     client = caller(acme, f"Bearer {token}")
     assert send(client).status_code == 202
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
     later = expires + 5
-    monkeypatch.setattr(accounts.authentication, "time", types.SimpleNamespace(time=lambda: later))
+    token_cache_clock.now = later
     monkeypatch.setattr(rest_framework_simplejwt.tokens, "aware_utcnow",
                         lambda: datetime.fromtimestamp(later, tz=UTC))
     response = send(client)
@@ -492,13 +502,14 @@ def test_cached_token_stops_working_when_it_expires(acme, admin, working_session
     assert counts(acme) == (1, 1)
 
 
-def test_cached_token_expiry_is_checked_by_the_cache_itself(acme, admin, working_session, monkeypatch):
+def test_cached_token_expiry_is_checked_by_the_cache_itself(acme, admin, working_session, monkeypatch,
+                                                            token_cache_clock):
     """Only the cache's clock moves past the expiry: a cache hit must not vouch for the token any more."""
     token = access(acme, admin)
     client = caller(acme, f"Bearer {token}")
     assert send(client).status_code == 202
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-    monkeypatch.setattr(accounts.authentication, "time", types.SimpleNamespace(time=lambda: expires + 1))
+    token_cache_clock.now = expires + 1
     verified = record_verifications(monkeypatch)
     send(client)
     assert verified, "an expired cache entry was trusted without verifying the token again"
@@ -548,12 +559,11 @@ def kicks(acme, working_session, monkeypatch):
         return real_claim(session_id, *args, **kwargs)
 
     monkeypatch.setattr(pacing, "kick_claim", claim)
-    monkeypatch.setattr(core.quiet, "time", types.SimpleNamespace(monotonic=lambda: state.now))
-    messaging.services.kick._kicked.clear()
+    window = core.quiet.QuietWindow(messaging.services.kick.KICK_QUIET_SECONDS, timer=lambda: state.now)
+    monkeypatch.setattr(messaging.services.kick, "_kicked", window)
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
     yield state
-    messaging.services.kick._kicked.clear()
     with tenant_context(acme):
         pacing.kick_release(working_session.pk)
 

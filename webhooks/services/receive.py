@@ -43,6 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TLRUCache, cached
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
@@ -125,9 +126,15 @@ def body_size_check(*, declared: str | None, body_length: int | None = None) -> 
         raise PayloadTooLarge(f"Webhook bodies are limited to {limit} bytes.")
 
 
-_route_cache: dict[str, tuple[float, SessionRoute]] = {}
-_route_cache_lock = threading.Lock()
-_ROUTE_CACHE_MAX = 10_000
+def _route_lifetime(_key: object, route: SessionRoute | None, now: float) -> float:
+    # A miss expires at once (is never stored), so a new session's first event always finds its route.
+    return now + settings.WEBHOOK_ROUTE_CACHE_SECONDS if route is not None else now
+
+
+@cached(TLRUCache(maxsize=10_000, ttu=_route_lifetime), lock=threading.Lock())
+def _route_lookup(session_name: str) -> SessionRoute | None:
+    return db_statements.read_retrying(  # a connection dropped since the request began
+        SessionRoute.objects.select_related("tenant").filter(waha_session_name=session_name).first)
 
 
 def route_for(session_name: str) -> SessionRoute | None:
@@ -140,24 +147,11 @@ def route_for(session_name: str) -> SessionRoute | None:
     """
     if not _SESSION_NAME.match(session_name):
         return None
-    ttl = settings.WEBHOOK_ROUTE_CACHE_SECONDS
-    now = time.monotonic()
-    cached = _route_cache.get(session_name)
-    if cached is not None and now - cached[0] < ttl:
-        return cached[1]
-    route = db_statements.read_retrying(  # a connection dropped since the request began
-        SessionRoute.objects.select_related("tenant").filter(waha_session_name=session_name).first)
-    if route is not None and ttl > 0:
-        with _route_cache_lock:
-            if len(_route_cache) >= _ROUTE_CACHE_MAX:
-                _route_cache.clear()
-            _route_cache[session_name] = (now, route)
-    return route
+    return _route_lookup(session_name)
 
 
 def route_cache_clear() -> None:
-    with _route_cache_lock:
-        _route_cache.clear()
+    _route_lookup.cache_clear()
 
 
 # ------------------------------------------------------------------ receiving
