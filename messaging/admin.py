@@ -30,6 +30,7 @@ from accounts import roles
 from accounts.models import User
 from accounts.roles import Role
 from core.console.admin import TenantOnlyAdmin
+from core.console.overview import OverviewSection, tenant_overview_section
 from core.console.site import status_badge
 from core.problems import ServiceError
 from messaging import selectors
@@ -532,3 +533,18 @@ def media_link(message: Message) -> SafeString | str:
     error = media.get("error")
     return f"{name} (not stored: {error.get('code', 'unavailable')})" if isinstance(error, dict) else str(name)
 
+
+@tenant_overview_section("messages", order=30)
+def messages_today_section() -> OverviewSection:
+    """Today's messages of the tenant for the platform console (runs in the tenant's schema), counted as
+    ``GET /messages/stats`` counts them."""
+    today = timezone.now().astimezone(dt.UTC).date()
+    stats = selectors.message_stats(since=selectors.day_start(today), until=None, session=None)
+    by_status, by_direction = stats["by_status"], stats["by_direction"]
+    waiting = sum(by_status.get(status, 0) for status in (MessageStatus.SCHEDULED, *OPEN_STATUSES))
+    delivered = sum(by_status.get(status, 0) for status in DELIVERED_OR_BETTER)
+    return OverviewSection("Messages today (UTC)", [
+        ("sent by the tenant", f"{by_direction.get(Direction.OUTBOUND, 0)} ({delivered} sent or better, {waiting} "
+                               f"waiting, {by_status.get(MessageStatus.FAILED, 0)} failed)"),
+        ("received", str(by_direction.get(Direction.INBOUND, 0))),
+    ])
