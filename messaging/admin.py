@@ -132,7 +132,8 @@ class _BatchCounts(TypedDict):
 class MessageAdmin(TenantOnlyAdmin):
     list_display = ("when", "contact", "direction", "text_preview", "status_badge", "error_summary", "session_name")
     list_display_links = ("when",)
-    list_filter = ("status", "direction", "type", "session", ("created_at", admin.DateFieldListFilter), BatchFilter)
+    # The bulk send first: it shows only while set, when it is what the list is about.
+    list_filter = (BatchFilter, "status", "direction", "type", "session", ("created_at", admin.DateFieldListFilter))
     search_help_text = ("A number in any form (+49 151 …, 0151 …, digits, chat id), a contact name, text, "
                         "an error code or a message id.")
     search_fields = ("text",)  # the search itself is get_search_results: this only shows the box

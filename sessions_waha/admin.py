@@ -374,6 +374,11 @@ class WahaServerAdmin(PublicOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[WahaServer]:
         return super().get_queryset(request).annotate(used=Count("routes"))
 
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Sessions in the tenants' schemas refer to their server, which Django's delete cannot even list from
+        # the public schema: a server leaves the pool by being made inactive (it then gets no new sessions).
+        return False
+
     def get_fieldsets(self, request: HttpRequest, obj: WahaServer | None = None) -> Any:
         server = (None, {"fields": ("name", "base_url", "api_key", "session_capacity", "is_active")})
         if obj is None:

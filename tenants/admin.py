@@ -37,7 +37,7 @@ class _SessionsPlaced(TypedDict):
     sessions_placed: int
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(admin.StackedInline):
     model = Domain
     extra = 0
 

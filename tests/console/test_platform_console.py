@@ -216,6 +216,15 @@ def test_health_is_remembered_and_test_connection_asks_again(staff, servers, san
                      response.content.decode())
 
 
+def test_a_server_is_deactivated_not_deleted(staff, servers):
+    """Tenants' sessions refer to their server from schemas the public host cannot list: no delete."""
+    server = servers["nowhere"]
+    page = staff.get(f"{SERVERS}{server.pk}/change/").content.decode()
+    assert "deletelink" not in page and "delete_selected" not in staff.get(SERVERS).content.decode()
+    assert staff.get(f"{SERVERS}{server.pk}/delete/").status_code == 403
+    assert WahaServer.objects.filter(pk=server.pk).exists()
+
+
 def test_test_connection_needs_a_post(staff, servers):
     assert staff.get(f"{SERVERS}{servers['sandbox'].pk}/test/").status_code == 405
 
