@@ -54,7 +54,8 @@ def tenant_overview(tenant: TenantMixin) -> list[OverviewSection]:
                 with transaction.atomic():  # a failed query must not break the request's transaction
                     sections.append(builder())
             except DatabaseError as exc:
-                logger.warning("console.overview_failed tenant=%s section=%s error=%s", tenant.pk, key,
-                               type(exc).__name__)
+                logger.warning(
+                    "console.overview_failed tenant=%s section=%s error=%s", tenant.pk, key, type(exc).__name__
+                )
                 sections.append(OverviewSection(key.capitalize(), note=f"Could not be read ({type(exc).__name__})."))
     return sections

@@ -48,7 +48,13 @@ def test_batch_page_counts_link_to_the_log_filtered_by_batch_and_status(admin_co
     page = admin_console.get(f"{BATCHES}{data.batch.pk}/change/").content.decode()
     counts = count_links(page)
     assert {status: count for status, (count, _) in counts.items()} == {
-        "scheduled": "0", "queued": "1", "sending": "0", "sent": "0", "delivered": "1", "read": "0", "failed": "1",
+        "scheduled": "0",
+        "queued": "1",
+        "sending": "0",
+        "sent": "0",
+        "delivered": "1",
+        "read": "0",
+        "failed": "1",
         "canceled": "0",
     }
     assert counts["failed"][1] == f"{LOG}?batch={data.batch.pk}&status__exact=failed"

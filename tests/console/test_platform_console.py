@@ -57,8 +57,14 @@ def routing_cache() -> Iterator[None]:
 
 
 def provision(staff: TenantClient, **overrides: str):
-    form = {"slug": "initech", "name": "Initech", "domain": "initech.localhost", "admin_email": "Boss@Initech.test",
-            "waha_server": "", **overrides}
+    form = {
+        "slug": "initech",
+        "name": "Initech",
+        "domain": "initech.localhost",
+        "admin_email": "Boss@Initech.test",
+        "waha_server": "",
+        **overrides,
+    }
     return staff.post(f"{TENANTS}add/", form)
 
 
@@ -94,13 +100,16 @@ def test_a_tenant_can_be_pinned_to_a_waha_server_when_added(staff, routing_cache
     assert Tenant.objects.get(slug="initech").waha_server == server
 
 
-@pytest.mark.parametrize("overrides, error", [
-    ({"slug": "acme", "domain": "new.localhost"}, "Tenant slug &#x27;acme&#x27; is already taken."),
-    ({"domain": "acme.localhost"}, "Domain &#x27;acme.localhost&#x27; is already used by another tenant."),
-    ({"domain": "bad_domain!"}, "is not a valid hostname"),
-    ({"slug": "Not A Slug"}, "Use 3-40 lower-case letters"),
-    ({"admin_email": "not-an-email"}, "Enter a valid email address."),
-])
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        ({"slug": "acme", "domain": "new.localhost"}, "Tenant slug &#x27;acme&#x27; is already taken."),
+        ({"domain": "acme.localhost"}, "Domain &#x27;acme.localhost&#x27; is already used by another tenant."),
+        ({"domain": "bad_domain!"}, "is not a valid hostname"),
+        ({"slug": "Not A Slug"}, "Use 3-40 lower-case letters"),
+        ({"admin_email": "not-an-email"}, "Enter a valid email address."),
+    ],
+)
 def test_a_refused_tenant_is_an_error_on_the_form_and_leaves_nothing(staff, overrides, error):
     tenants_before = set(Tenant.objects.values_list("slug", flat=True))
     response = provision(staff, **overrides)
@@ -159,10 +168,12 @@ def servers(sandbox, acme) -> Iterator[dict[str, WahaServer]]:
     """A server that answers, one with a wrong key and one where nothing listens; acme pinned to the first."""
     made = {
         "sandbox": WahaServer.objects.create(name="sandbox", base_url=sandbox.base_url, api_key=SANDBOX_KEY),
-        "wrong-key": WahaServer.objects.create(name="wrong-key", base_url=sandbox.base_url + "/",
-                                               api_key="not-the-key-0123456789"),
-        "nowhere": WahaServer.objects.create(name="nowhere", base_url=f"http://127.0.0.1:{free_port()}",
-                                             api_key="nowhere-key-0123456789"),
+        "wrong-key": WahaServer.objects.create(
+            name="wrong-key", base_url=sandbox.base_url + "/", api_key="not-the-key-0123456789"
+        ),
+        "nowhere": WahaServer.objects.create(
+            name="nowhere", base_url=f"http://127.0.0.1:{free_port()}", api_key="nowhere-key-0123456789"
+        ),
     }
     acme.waha_server = made["sandbox"]
     acme.save(update_fields=["waha_server"])
@@ -212,8 +223,9 @@ def test_health_is_remembered_and_test_connection_asks_again(staff, servers, san
     assert has_badge(row_of(staff.get(SERVERS).content.decode(), "sandbox"), "unreachable")
     sandbox.faults()
     response = staff.post(f"{SERVERS}{server.pk}/test/", follow=True)
-    assert re.search(r"Sandbox: reachable, WAHA 2026\.7\.1 \(NOWEB, [A-Z]+\), answered in \d+ ms\.",
-                     response.content.decode())
+    assert re.search(
+        r"Sandbox: reachable, WAHA 2026\.7\.1 \(NOWEB, [A-Z]+\), answered in \d+ ms\.", response.content.decode()
+    )
 
 
 def test_a_server_is_deactivated_not_deleted(staff, servers):
@@ -243,8 +255,9 @@ def test_a_server_that_never_answers_costs_the_page_one_deadline(monkeypatch, db
     silent.bind(("127.0.0.1", 0))
     silent.listen()
     monkeypatch.setattr(services, "HEALTH_DEADLINE", 0.3)
-    server = WahaServer.objects.create(name="silent", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
-                                       api_key="silent-key-0123456789")
+    server = WahaServer.objects.create(
+        name="silent", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}", api_key="silent-key-0123456789"
+    )
     try:
         started = time.monotonic()
         health = services.waha_server_health(server, fresh=True)
