@@ -35,7 +35,7 @@ from core.console.overview import OverviewSection, tenant_overview_section
 from core.console.site import status_badge as console_badge
 from core.problems import ServiceError
 from core.tenancy import in_public_schema
-from sessions_waha import services
+from sessions_waha import server_health, services
 from sessions_waha.models import Session, SessionStatus
 from tenants.models import SessionRoute, Tenant, WahaServer
 
@@ -338,13 +338,13 @@ class WahaServerForm(forms.ModelForm):
         return key or self.instance.api_key
 
 
-def health_badge(health: services.ServerHealth | None) -> SafeString | str:
+def health_badge(health: server_health.ServerHealth | None) -> SafeString | str:
     if health is None:
         return "-"
     return console_badge(health.state, health.state, title=health.detail)
 
 
-def health_message(server: WahaServer, health: services.ServerHealth) -> str:
+def health_message(server: WahaServer, health: server_health.ServerHealth) -> str:
     """One line for "Test connection": what the server answered, in words."""
     if health.reachable:
         flavour = ", ".join(filter(None, (health.engine, health.tier)))
@@ -392,7 +392,7 @@ class WahaServerAdmin(PublicOnlyAdmin):
         """Ask the listed servers for their health all at once (remembered for HEALTH_CACHE_SECONDS)."""
         changelist = super().get_changelist_instance(request)
         servers = list(changelist.result_list)
-        health = services.waha_servers_health(servers)
+        health = server_health.waha_servers_health(servers)
         for server in servers:
             cast(Any, server).console_health = health.get(server.pk)  # read by the health and version columns
         return changelist
@@ -423,7 +423,7 @@ class WahaServerAdmin(PublicOnlyAdmin):
 
     @admin.display(description="health")
     def health_report(self, obj: WahaServer) -> SafeString:
-        health = services.waha_server_health(obj)
+        health = server_health.waha_server_health(obj)
         facts = [("state", health_badge(health)), ("what it answered", health.detail)]
         if health.version:
             facts += [("version", health.version), ("engine", health.engine or "-"), ("tier", health.tier or "-")]
@@ -432,7 +432,7 @@ class WahaServerAdmin(PublicOnlyAdmin):
         return format_html('<table class="server-health"><tbody>{}</tbody></table>'
                            '<p class="help">Asked with GET /api/server/version (which needs the API key), at most '
                            '{} s; the answer is remembered for {} s. “Test connection” asks again now.</p>',
-                           rows, f"{services.HEALTH_DEADLINE:g}", services.HEALTH_CACHE_SECONDS)
+                           rows, f"{server_health.HEALTH_DEADLINE:g}", server_health.HEALTH_CACHE_SECONDS)
 
     @admin.display(description="tenants placed here")
     def tenants_detail(self, obj: WahaServer) -> SafeString | str:
@@ -456,7 +456,7 @@ class WahaServerAdmin(PublicOnlyAdmin):
         ]
 
     def _report(self, request: HttpRequest, servers: list[WahaServer]) -> None:
-        health = services.waha_servers_health(servers, fresh=True)
+        health = server_health.waha_servers_health(servers, fresh=True)
         for server in servers:
             answer = health[server.pk]
             self.message_user(request, health_message(server, answer),

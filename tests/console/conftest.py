@@ -249,7 +249,7 @@ def live_platform(live_console, django_db_blocker, sandbox_process) -> Iterator[
     from django.core.cache import cache
 
     from accounts.models import User
-    from sessions_waha.services import _health_cache_key
+    from sessions_waha.server_health import health_cache_key
     from tenants.models import Tenant, WahaServer
 
     with django_db_blocker.unblock():
@@ -266,7 +266,7 @@ def live_platform(live_console, django_db_blocker, sandbox_process) -> Iterator[
                 name="nowhere", base_url=f"http://127.0.0.1:{free_port()}", api_key="nowhere-key-0123456789"
             ),
         ]
-        cache.delete_many([_health_cache_key(server) for server in servers])
+        cache.delete_many([health_cache_key(server) for server in servers])
     platform = LiveConsole(
         public_url(live_console.base_url),
         live_console.driver,
@@ -287,4 +287,4 @@ def live_platform(live_console, django_db_blocker, sandbox_process) -> Iterator[
             Tenant.objects.filter(waha_server__in=ids).update(waha_server=None)
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {WahaServer._meta.db_table} WHERE id = ANY(%s)", [ids])
-            cache.delete_many([_health_cache_key(server) for server in servers])
+            cache.delete_many([health_cache_key(server) for server in servers])

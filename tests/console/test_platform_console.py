@@ -22,7 +22,7 @@ from accounts.models import User
 from accounts.roles import Role
 from core.console import overview
 from messaging.selectors import day_start
-from sessions_waha import services
+from sessions_waha import server_health
 from tenants.middleware import tenant_cache_clear
 from tenants.models import Domain, Tenant, WahaServer
 from tests.console.data import seed_console
@@ -177,7 +177,7 @@ def servers(sandbox, acme) -> Iterator[dict[str, WahaServer]]:
     }
     acme.waha_server = made["sandbox"]
     acme.save(update_fields=["waha_server"])
-    forget = [services._health_cache_key(server) for server in made.values()]
+    forget = [server_health.health_cache_key(server) for server in made.values()]
     cache.delete_many(forget)  # answers remembered by an earlier run for the same ids
     yield made
     cache.delete_many(forget)
@@ -254,15 +254,15 @@ def test_a_server_that_never_answers_costs_the_page_one_deadline(monkeypatch, db
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen()
-    monkeypatch.setattr(services, "HEALTH_DEADLINE", 0.3)
+    monkeypatch.setattr(server_health, "HEALTH_DEADLINE", 0.3)
     server = WahaServer.objects.create(
         name="silent", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}", api_key="silent-key-0123456789"
     )
     try:
         started = time.monotonic()
-        health = services.waha_server_health(server, fresh=True)
-        assert time.monotonic() - started < services.HEALTH_TIMEOUT[1]
+        health = server_health.waha_server_health(server, fresh=True)
+        assert time.monotonic() - started < server_health.HEALTH_TIMEOUT[1]
     finally:
         silent.close()
-        cache.delete(services._health_cache_key(server))
+        cache.delete(server_health.health_cache_key(server))
     assert (health.state, health.detail) == ("unreachable", "No answer within 0.3 s.")
