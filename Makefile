@@ -111,7 +111,8 @@ test-browser: install services browser-deps
 # The console screenshots of docs/CONSOLE_GUIDE.md: the browser tests take them (var/screenshots), this copies
 # the ones the guide shows into docs/images.
 DOC_SCREENSHOTS := console-index message-log message-log-search message-detail conversation session-add \
-	session-qr session-logout-confirm session console-index-auditor
+	session-qr session-logout-confirm session console-index-auditor batch batch-failed-messages \
+	platform-tenant-provisioned platform-tenant platform-waha-servers platform-waha-server
 
 screenshots: test-browser
 	@mkdir -p docs/images

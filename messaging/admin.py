@@ -1,4 +1,4 @@
-"""Message log, batch progress and conversations in the tenant console.
+"""Message log and conversations in the tenant console (bulk sends: ``messaging.admin_batches``).
 
 Everything is read-only except a conversation's assignee (TENANT_ADMIN) and
 Retry on a failed message (TENANT_ADMIN, MANAGER: the API's ``POST
@@ -8,17 +8,16 @@ Retry on a failed message (TENANT_ADMIN, MANAGER: the API's ``POST
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Field, ForeignKey, Model, Q, QuerySet
+from django.db.models import Field, ForeignKey, Model, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
@@ -27,41 +26,27 @@ from accounts import roles
 from accounts.models import User
 from accounts.roles import Role
 from core.console.admin import TenantOnlyAdmin
+from core.console.overview import OverviewSection, tenant_overview_section
 from core.console.site import status_badge
 from core.problems import ServiceError
+from messaging import selectors
+from messaging.admin_batches import DELIVERED_OR_BETTER, BatchFilter
+from messaging.admin_format import clock, readable_number, stamp
 from messaging.admin_search import message_search
 from messaging.console_hooks import message_events
-from messaging.models import TEXT_MAX_LENGTH, Batch, Conversation, Direction, Message, MessageStatus
+from messaging.models import (
+    OPEN_STATUSES,
+    TEXT_MAX_LENGTH,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+)
 from messaging.services import media as media_service
 from messaging.services import sending
 
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
-
 # Who may press Retry: the roles the API lets retry, less the AGENT (who never enters the console).
 RETRY_ROLES = frozenset({Role.TENANT_ADMIN, Role.MANAGER})
-
-
-def clock(value: dt.datetime | None) -> str:
-    """``10:15:02`` in the console's time zone."""
-    return date_format(timezone.localtime(value), "H:i:s") if value else ""
-
-
-def stamp(value: dt.datetime | None) -> str:
-    """``2026-05-01 10:15:02``: a list's time, seconds included."""
-    return date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else ""
-
-
-def readable_number(chat_id: str) -> str:
-    """``4915199999999@c.us`` → ``+4915199999999``; groups and hidden numbers say what they are."""
-    local, _, suffix = chat_id.partition("@")
-    if suffix == "c.us":
-        return f"+{local}"
-    if suffix == "g.us":
-        return f"group {local}"
-    if suffix == "lid":
-        return f"hidden number ({local})"
-    return chat_id
 
 
 def message_badge(message: Message, *, now: dt.datetime | None = None) -> SafeString:
@@ -80,17 +65,12 @@ def message_badge(message: Message, *, now: dt.datetime | None = None) -> SafeSt
     return status_badge(status, label)
 
 
-class _BatchCounts(TypedDict):
-    n_queued: int
-    n_sent: int
-    n_failed: int
-
-
 @admin.register(Message)
 class MessageAdmin(TenantOnlyAdmin):
     list_display = ("when", "contact", "direction", "text_preview", "status_badge", "error_summary", "session_name")
     list_display_links = ("when",)
-    list_filter = ("status", "direction", "type", "session", ("created_at", admin.DateFieldListFilter))
+    # The bulk send first: it shows only while set, when it is what the list is about.
+    list_filter = (BatchFilter, "status", "direction", "type", "session", ("created_at", admin.DateFieldListFilter))
     search_help_text = ("A number in any form (+49 151 …, 0151 …, digits, chat id), a contact name, text, "
                         "an error code or a message id.")
     search_fields = ("text",)  # the search itself is get_search_results: this only shows the box
@@ -264,38 +244,6 @@ def _attempt_row(entry: dict[str, Any]) -> tuple[str, str, str, str, str]:
     return (str(entry.get("attempt", "")), when, str(outcome), " · ".join(filter(None, [detail, extra])), took)
 
 
-@admin.register(Batch)
-class BatchAdmin(TenantOnlyAdmin):
-    list_display = ("created_at", "session", "total", "rejected", "queued", "sent_or_better", "failed",
-                    "completed_at")
-    readonly_fields = ("session", "created_by", "created_by_key", "template", "total", "rejected", "created_at",
-                       "completed_at")
-    list_select_related = ("session",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Batch]:
-        delivered = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]
-        return super().get_queryset(request).annotate(
-            n_queued=Count("messages", filter=Q(messages__status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])),
-            n_sent=Count("messages", filter=Q(messages__status__in=delivered)),
-            n_failed=Count("messages", filter=Q(messages__status=MessageStatus.FAILED)),
-        )
-
-    @admin.display(description="queued / sending")
-    def queued(self, obj: WithAnnotations[Batch, _BatchCounts]) -> int:
-        return obj.n_queued
-
-    @admin.display(description="sent or better")
-    def sent_or_better(self, obj: WithAnnotations[Batch, _BatchCounts]) -> int:
-        return obj.n_sent
-
-    @admin.display(description="failed")
-    def failed(self, obj: WithAnnotations[Batch, _BatchCounts]) -> int:
-        return obj.n_failed
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-
 class ReplyForm(forms.Form):
     text = forms.CharField(label="Reply", max_length=TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
                            help_text="Sent from this conversation's session, paced like any other message.")
@@ -417,3 +365,19 @@ def media_link(message: Message) -> SafeString | str:
         return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, name)
     error = media.get("error")
     return f"{name} (not stored: {error.get('code', 'unavailable')})" if isinstance(error, dict) else str(name)
+
+
+@tenant_overview_section("messages", order=30)
+def messages_today_section() -> OverviewSection:
+    """Today's messages of the tenant for the platform console (runs in the tenant's schema), counted as
+    ``GET /messages/stats`` counts them."""
+    today = timezone.now().astimezone(dt.UTC).date()
+    stats = selectors.message_stats(since=selectors.day_start(today), until=None, session=None)
+    by_status, by_direction = stats["by_status"], stats["by_direction"]
+    waiting = sum(by_status.get(status, 0) for status in (MessageStatus.SCHEDULED, *OPEN_STATUSES))
+    delivered = sum(by_status.get(status, 0) for status in DELIVERED_OR_BETTER)
+    return OverviewSection("Messages today (UTC)", [
+        ("sent by the tenant", f"{by_direction.get(Direction.OUTBOUND, 0)} ({delivered} sent or better, {waiting} "
+                               f"waiting, {by_status.get(MessageStatus.FAILED, 0)} failed)"),
+        ("received", str(by_direction.get(Direction.INBOUND, 0))),
+    ])

@@ -55,6 +55,9 @@ def settled_at() -> Coalesce:
 
 # WhatsApp's limit for one text: checked on a send's text and on each personalised bulk text.
 TEXT_MAX_LENGTH = 4096
+# A rejected recipient's ``to`` is kept up to this length: enough for any number or chat id, and a bulk's
+# stored rejections stay small whatever was sent.
+REJECTED_TO_MAX_LENGTH = 100
 
 
 class Conversation(models.Model):
@@ -96,6 +99,9 @@ class Batch(models.Model):
     template = models.TextField(blank=True)
     total = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    # The rejected recipients as the bulk request answered them: [{"index", "to", "errors"}], at most
+    # BULK_MAX_RECIPIENTS entries, each ``to`` cut to REJECTED_TO_MAX_LENGTH characters. Written once, with the batch.
+    rejected_recipients = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -4,6 +4,10 @@ A TENANT_ADMIN creates sessions, sees the pairing QR code, asks for a pairing co
 actions that fit the session's state; Stop, Log out and Delete ask for confirmation first. Every
 action is written to the session's history. The AUDITOR sees the same pages read-only, without the
 QR (scanning it would link a phone to the tenant, which is a change).
+
+On the public host, platform staff see the pool of WAHA servers (``tenants.WahaServer``, registered here
+because ``tenants`` may not ask WAHA): each server's health and version, the tenants placed on it, and a
+"Test connection" action. This module also adds the sessions to the platform console's tenant overview.
 """
 
 from __future__ import annotations
@@ -11,23 +15,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from core.console.admin import PublicOnlyAdmin
+from core.console.overview import OverviewSection, tenant_overview_section
 from core.console.site import status_badge as console_badge
 from core.problems import ServiceError
 from core.tenancy import in_public_schema
-from sessions_waha import services
+from sessions_waha import server_health, services
 from sessions_waha.models import Session, SessionStatus
+from tenants.models import SessionRoute, Tenant, WahaServer
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 logger = logging.getLogger("sessions")
 
@@ -285,3 +298,177 @@ class SessionAdmin(admin.ModelAdmin):
                                    "Link a device → Link with phone number instead, then enter the code.",
                           level=messages.SUCCESS)
         return self._back(session)
+
+
+# ---------------------------------------------------------------- the platform console: sessions in a tenant's overview
+
+
+@tenant_overview_section("sessions", order=20)
+def sessions_section() -> OverviewSection:
+    """The tenant's sessions by status (runs in the tenant's schema)."""
+    counts = dict(Session.objects.filter(deleted_at__isnull=True).values_list("status").annotate(n=Count("id"))
+                  .order_by())
+    if not counts:
+        return OverviewSection("Sessions", [("sessions", "none yet")])
+    badges = format_html_join(" ", "{} {}", ((status_badge(status), counts[status]) for status in sorted(counts)))
+    return OverviewSection("Sessions", [("sessions", str(sum(counts.values()))), ("by status", badges)])
+
+
+# ---------------------------------------------------------------- the platform console: WAHA servers
+
+
+class _RoutesCounted(TypedDict):
+    used: int
+
+
+class WahaServerForm(forms.ModelForm):
+    api_key = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False),
+        help_text="Sent as X-Api-Key. Leave empty to keep the current key.",
+    )
+
+    class Meta:
+        model = WahaServer
+        fields = ("name", "base_url", "api_key", "session_capacity", "is_active")
+
+    def clean_api_key(self) -> str:
+        key = self.cleaned_data.get("api_key") or ""
+        if not key and not self.instance.pk:
+            raise forms.ValidationError("An API key is required.")
+        return key or self.instance.api_key
+
+
+def health_badge(health: server_health.ServerHealth | None) -> SafeString | str:
+    if health is None:
+        return "-"
+    return console_badge(health.state, health.state, title=health.detail)
+
+
+def health_message(server: WahaServer, health: server_health.ServerHealth) -> str:
+    """One line for "Test connection": what the server answered, in words."""
+    if health.reachable:
+        flavour = ", ".join(filter(None, (health.engine, health.tier)))
+        return (f"{server.name}: reachable, WAHA {health.version or '(no version given)'}"
+                f"{f' ({flavour})' if flavour else ''}, answered in {health.took_ms} ms.")
+    return f"{server.name}: {health.state}. {health.detail}"
+
+
+def tenants_on(server: WahaServer) -> list[tuple[Tenant, int, bool]]:
+    """The tenants placed on ``server``: (tenant, sessions routed there, pinned to it), by slug."""
+    routed = dict(SessionRoute.objects.filter(waha_server=server).values_list("tenant").annotate(n=Count("id"))
+                  .order_by())
+    pinned = set(Tenant.objects.filter(waha_server=server).values_list("pk", flat=True))
+    tenants = Tenant.objects.filter(pk__in=set(routed) | pinned).order_by("slug")
+    return [(tenant, routed.get(tenant.pk, 0), tenant.pk in pinned) for tenant in tenants]
+
+
+@admin.register(WahaServer)
+class WahaServerAdmin(PublicOnlyAdmin):
+    form = WahaServerForm
+    list_display = ("name", "health", "version", "base_url", "sessions_used", "session_capacity", "tenants",
+                    "is_active")
+    list_filter = ("is_active",)
+    actions = ["test_connection"]
+    change_form_template = "admin/tenants/wahaserver/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WahaServer]:
+        return super().get_queryset(request).annotate(used=Count("routes"))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Sessions in the tenants' schemas refer to their server, which Django's delete cannot even list from
+        # the public schema: a server leaves the pool by being made inactive (it then gets no new sessions).
+        return False
+
+    def get_fieldsets(self, request: HttpRequest, obj: WahaServer | None = None) -> Any:
+        server = (None, {"fields": ("name", "base_url", "api_key", "session_capacity", "is_active")})
+        if obj is None:
+            return (server,)
+        return (server, ("Health", {"fields": ("health_report",)}), ("Tenants", {"fields": ("tenants_detail",)}))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        return ("health_report", "tenants_detail") if obj else ()
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        """Ask the listed servers for their health all at once (remembered for HEALTH_CACHE_SECONDS)."""
+        changelist = super().get_changelist_instance(request)
+        servers = list(changelist.result_list)
+        health = server_health.waha_servers_health(servers)
+        for server in servers:
+            cast(Any, server).console_health = health.get(server.pk)  # read by the health and version columns
+        return changelist
+
+    # ---------------------------------------------------------------- columns and fields
+
+    @admin.display(description="health")
+    def health(self, obj: WahaServer) -> SafeString | str:
+        return health_badge(getattr(obj, "console_health", None))
+
+    @admin.display(description="version")
+    def version(self, obj: WahaServer) -> str:
+        health = getattr(obj, "console_health", None)
+        return health.version if health is not None and health.version else "-"
+
+    @admin.display(description="sessions", ordering="used")
+    def sessions_used(self, obj: WithAnnotations[WahaServer, _RoutesCounted]) -> int:
+        return obj.used
+
+    @admin.display(description="tenants")
+    def tenants(self, obj: WahaServer) -> SafeString | str:
+        placed = tenants_on(obj)
+        if not placed:
+            return "-"
+        return format_html_join(", ", '<a href="{}">{}</a>{}', (
+            (reverse("admin:tenants_tenant_change", args=[tenant.pk]), tenant.slug, " (pinned)" if pinned else "")
+            for tenant, _, pinned in placed))
+
+    @admin.display(description="health")
+    def health_report(self, obj: WahaServer) -> SafeString:
+        health = server_health.waha_server_health(obj)
+        facts = [("state", health_badge(health)), ("what it answered", health.detail)]
+        if health.version:
+            facts += [("version", health.version), ("engine", health.engine or "-"), ("tier", health.tier or "-")]
+        facts += [("asked at", f"{health.checked_at[:19].replace('T', ' ')} UTC, answered in {health.took_ms} ms")]
+        rows = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', facts)
+        return format_html('<table class="server-health"><tbody>{}</tbody></table>'
+                           '<p class="help">Asked with GET /api/server/version (which needs the API key), at most '
+                           '{} s; the answer is remembered for {} s. “Test connection” asks again now.</p>',
+                           rows, f"{server_health.HEALTH_DEADLINE:g}", server_health.HEALTH_CACHE_SECONDS)
+
+    @admin.display(description="tenants placed here")
+    def tenants_detail(self, obj: WahaServer) -> SafeString | str:
+        placed = tenants_on(obj)
+        if not placed:
+            return "None: no tenant is pinned to this server and no session lives on it."
+        items = format_html_join("", '<li><a href="{}">{}</a>: {} session{}{}</li>', (
+            (reverse("admin:tenants_tenant_change", args=[tenant.pk]), tenant, sessions,
+             "" if sessions == 1 else "s", ", pinned to this server" if pinned else "")
+            for tenant, sessions, pinned in placed))
+        return format_html("<ul>{}</ul>", items)
+
+    # ---------------------------------------------------------------- Test connection
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:server_id>/test/", wrap(require_POST(self.test_connection_view)),
+                 name="tenants_wahaserver_test"),
+            *super().get_urls(),
+        ]
+
+    def _report(self, request: HttpRequest, servers: list[WahaServer]) -> None:
+        health = server_health.waha_servers_health(servers, fresh=True)
+        for server in servers:
+            answer = health[server.pk]
+            self.message_user(request, health_message(server, answer),
+                              level=messages.SUCCESS if answer.reachable else messages.ERROR)
+
+    def test_connection_view(self, request: HttpRequest, server_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        server = get_object_or_404(self.get_queryset(request), pk=server_id)
+        self._report(request, [server])
+        return HttpResponseRedirect(reverse("admin:tenants_wahaserver_change", args=[server.pk]))
+
+    @admin.action(description="Test the connection of the selected servers")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[WahaServer]) -> None:
+        self._report(request, list(queryset))

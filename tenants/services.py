@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
 from core.problems import Conflict, ServiceError
-from tenants.models import SLUG_PATTERN, Domain, Tenant, schema_name_for
+from tenants.models import SLUG_PATTERN, Domain, Tenant, WahaServer, schema_name_for
 
 logger = logging.getLogger("tenants")
 
@@ -36,6 +37,14 @@ class TenantSpec:
     domain: str
     admin_email: str
     admin_password: str
+    # Pin the tenant's sessions to this WAHA server (None: pick from the pool).
+    waha_server: WahaServer | None = None
+
+
+def initial_password() -> str:
+    """A password for a new tenant's first admin, shown once to whoever provisions the tenant: 20 random
+    URL-safe characters (120 bits), which every password validator accepts."""
+    return secrets.token_urlsafe(15)
 
 
 def _validate(spec: TenantSpec) -> None:
@@ -64,10 +73,10 @@ def tenant_provision(spec: TenantSpec) -> Tenant:
 
     Any failure removes what was made (schema included), so a retry starts clean.
     """
-    spec = TenantSpec(spec.slug.strip().lower(), spec.name.strip(), spec.domain.strip().lower(),
-                      spec.admin_email.strip().lower(), spec.admin_password)
+    spec = replace(spec, slug=spec.slug.strip().lower(), name=spec.name.strip(), domain=spec.domain.strip().lower(),
+                   admin_email=spec.admin_email.strip().lower())
     _validate(spec)
-    tenant = Tenant(slug=spec.slug, name=spec.name)
+    tenant = Tenant(slug=spec.slug, name=spec.name, waha_server=spec.waha_server)
     try:
         tenant.save()  # creates and migrates the schema
         with transaction.atomic():

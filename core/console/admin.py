@@ -24,3 +24,13 @@ class TenantOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+class PublicOnlyAdmin(admin.ModelAdmin):
+    """Platform data (tenants, WAHA servers), for platform staff on the public host: invisible on tenant hosts."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return in_public_schema() and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return in_public_schema() and super().has_view_permission(request, obj)

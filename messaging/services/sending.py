@@ -29,6 +29,7 @@ from events import outbox
 from messaging import metrics
 from messaging.models import (
     OPEN_STATUSES,
+    REJECTED_TO_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     Batch,
     Conversation,
@@ -249,6 +250,17 @@ def _bulk_recipients(template: Template, recipients: list[Any]
     return accepted, rejected
 
 
+def _rejection_stored(entry: dict[str, Any]) -> dict[str, Any]:
+    """A rejection as the batch keeps it: the answer's entry, with ``to`` as text of bounded length (a client
+    may send anything there, and the console shows it as text)."""
+    to = entry["to"]
+    if to is not None and not isinstance(to, str):
+        to = json.dumps(to, ensure_ascii=False)
+    if to is not None and len(to) > REJECTED_TO_MAX_LENGTH:
+        to = to[:REJECTED_TO_MAX_LENGTH] + "…"
+    return {**entry, "to": to}
+
+
 def message_bulk(*, sender: User | ApiKeyPrincipal, session: Session, template: str, recipients: list[Any],
                  content: MessageContent) -> BulkResult:
     """Queue one personalised message per valid recipient (bulk SQL, one dispatch kick)."""
@@ -267,7 +279,8 @@ def message_bulk(*, sender: User | ApiKeyPrincipal, session: Session, template: 
     with transaction.atomic():
         batch = Batch.objects.create(session=session, created_by_id=creator.user_id,
                                      created_by_key_id=creator.api_key_id, template=template, total=len(accepted),
-                                     rejected=len(rejected))
+                                     rejected=len(rejected),
+                                     rejected_recipients=[_rejection_stored(entry) for entry in rejected])
         conversations = bulk_sql.conversations_touch(session_id=session.pk, at=now,
                                                      chat_ids=sorted({chat_id for chat_id, _ in accepted}))
         # COPY: 10,000 rows in a fraction of a second (bulk_create takes seconds).

@@ -101,7 +101,8 @@ def browser(console_web):
         "--disable-gpu",
         f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
         "--lang=en-US",
-        f"--host-resolver-rules=MAP {CONSOLE_HOST} 127.0.0.1",
+        # The console's tenant, and the tenants the platform console's tests add.
+        "--host-resolver-rules=MAP *.localhost 127.0.0.1",
     ):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
@@ -219,3 +220,61 @@ def live_console(
             (screenshots_dir() / f"FAILED-{request.node.name}.html").write_text(browser.page_source)
         with django_db_blocker.unblock():
             _wipe(console_tenant.schema_name)
+
+
+PLATFORM_STAFF = "staff@platform.test"
+PROVISIONED_SLUG = "initech"
+
+
+def public_url(console_url: str) -> str:
+    """The public host of the same gunicorn: ``http://127.0.0.1:<port>`` is no tenant's domain."""
+    return console_url.replace(f"//{CONSOLE_HOST}:", "//127.0.0.1:")
+
+
+@pytest.fixture
+def live_platform(live_console, django_db_blocker, sandbox_process) -> Iterator[LiveConsole]:
+    """The platform console on the public host, as platform staff (``log_in("staff")``), beside a fresh console
+    tenant; two WAHA servers: ``sandbox`` (answers) and ``nowhere`` (nothing listens). Whatever the test
+    provisioned (the ``initech`` tenant) is dropped afterwards."""
+    from django.core.cache import cache
+
+    from accounts.models import User
+    from sessions_waha.server_health import health_cache_key
+    from tenants.models import Tenant, WahaServer
+
+    with django_db_blocker.unblock():
+        # Kept for the run (the test database goes with it): deleting a user from the public schema would make
+        # Django look for their rows in tenant tables that are not there.
+        if not User.objects.filter(email=PLATFORM_STAFF).exists():
+            User.objects.create_superuser(PLATFORM_STAFF, TEST_PASSWORD)
+        servers = [
+            # The sandbox by another name than the default server's (which may already point at it).
+            WahaServer.objects.create(
+                name="sandbox", base_url=sandbox_process.base_url.replace("127.0.0.1", "localhost"), api_key=SANDBOX_KEY
+            ),
+            WahaServer.objects.create(
+                name="nowhere", base_url=f"http://127.0.0.1:{free_port()}", api_key="nowhere-key-0123456789"
+            ),
+        ]
+        cache.delete_many([health_cache_key(server) for server in servers])
+    platform = LiveConsole(
+        public_url(live_console.base_url),
+        live_console.driver,
+        live_console.data,
+        {"staff": PLATFORM_STAFF},
+        live_console.sandbox_url,
+    )
+    platform.open("/admin/login/")
+    platform.driver.delete_all_cookies()
+    try:
+        yield platform
+    finally:
+        with django_db_blocker.unblock():
+            for tenant in Tenant.objects.filter(slug=PROVISIONED_SLUG):
+                tenant.delete(force_drop=True)
+            # Not the ORM's delete: it would look for sessions on them in the public schema, where there are none.
+            ids = [server.pk for server in servers]
+            Tenant.objects.filter(waha_server__in=ids).update(waha_server=None)
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {WahaServer._meta.db_table} WHERE id = ANY(%s)", [ids])
+            cache.delete_many([health_cache_key(server) for server in servers])

@@ -23,6 +23,16 @@ FAILED_NUMBER = "+49 151 9999 9999"
 FAILED_CHAT = "4915199999999@c.us"
 FAILED_DETAIL = "WAHA refused the message (422): the number is not on WhatsApp"
 
+# The bulk send's rejected recipients, as POST /messages/bulk answered them (and the batch stores them).
+BATCH_REJECTIONS = [
+    {
+        "index": 1,
+        "to": "0151-CALL-ME",
+        "errors": {"to": ["phone numbers may contain only digits, one leading +, spaces, dashes, dots and brackets"]},
+    },
+    {"index": 4, "to": "+4915233344455", "errors": {"variables": ["missing variable 'order'"]}},
+]
+
 
 @dataclass
 class ConsoleData:
@@ -32,6 +42,7 @@ class ConsoleData:
     delivered: Message
     inbound: Message
     batch: Batch
+    batch_failed: Message
     ack_event: WebhookEvent
 
 
@@ -63,7 +74,15 @@ def seed_console(tenant, *, now: dt.datetime | None = None) -> ConsoleData:
         anna = _chat(session, FAILED_CHAT, "Anna Schmidt")
         ben = _chat(session, "4917612345678@c.us", "Ben Okafor")
         carla = _chat(session, "34600111222@c.us", "Carla Ruiz")
-        batch = Batch.objects.create(session=session, template="Your order {{name}} has shipped", total=3, rejected=1)
+        dana = _chat(session, "4915222333444@c.us", "Dana Weber")
+        emil = _chat(session, "4917055566677@c.us", "Emil Nowak")
+        batch = Batch.objects.create(
+            session=session,
+            template="Your order {order} has shipped",
+            total=3,
+            rejected=len(BATCH_REJECTIONS),
+            rejected_recipients=BATCH_REJECTIONS,
+        )
 
         def message(conversation: Conversation, seconds_ago: int, **fields) -> Message:
             created = Message.objects.create(
@@ -138,6 +157,27 @@ def seed_console(tenant, *, now: dt.datetime | None = None) -> ConsoleData:
                 }
             ],
         )
+        batch_failed = message(
+            dana,
+            890,
+            direction=Direction.OUTBOUND,
+            text="Your order 4712 has shipped",
+            batch=batch,
+            status=MessageStatus.FAILED,
+            attempts=5,
+            error_code="send_failed",
+            error_detail="WAHA kept failing: 5 attempts, the last answered 503",
+            failed_at=now - dt.timedelta(seconds=600),
+        )
+        message(
+            emil,
+            880,
+            direction=Direction.OUTBOUND,
+            text="Your order 4713 has shipped",
+            batch=batch,
+            status=MessageStatus.QUEUED,
+            next_attempt_at=now + dt.timedelta(minutes=5),
+        )
         inbound = message(
             carla,
             120,
@@ -160,4 +200,4 @@ def seed_console(tenant, *, now: dt.datetime | None = None) -> ConsoleData:
                 "payload": {"id": delivered.waha_message_id, "ack": 2, "ackName": "DEVICE"},
             },
         )
-        return ConsoleData(session, failed, retrying, delivered, inbound, batch, ack_event)
+        return ConsoleData(session, failed, retrying, delivered, inbound, batch, batch_failed, ack_event)

@@ -156,6 +156,22 @@ def test_auditor_reads_everything_and_changes_nothing(live_console):
     assert not console.driver.find_elements(By.ID, "retry-button")
     assert not console.driver.find_elements(By.CSS_SELECTOR, "input[type=submit][name=_save]")
     # A POST made by hand, with a valid CSRF token, is refused with an HTML page.
+    assert post_by_hand(console, f"{LOG}{data.failed.pk}/retry/") == (403, "text/html")
+
+    # A bulk send: its progress and rejected recipients, read-only.
+    console.open(f"/admin/messaging/batch/{data.batch.pk}/change/")
+    assert "0151-CALL-ME" in console.wait("table.rejections").text
+    assert console.driver.find_element(By.CSS_SELECTOR, ".batch-count-failed a").text == "1"
+    assert not console.driver.find_elements(By.CSS_SELECTOR, "input[type=submit]")
+    assert post_by_hand(console, f"/admin/messaging/batch/{data.batch.pk}/change/") == (403, "text/html")
+
+    console.open(f"/admin/sessions_waha/session/{data.session.pk}/change/")
+    console.wait("#session-console")
+    assert not console.driver.find_elements(By.CSS_SELECTOR, "#session-actions, #pairing-code-form, .addlink")
+
+
+def post_by_hand(console: LiveConsole, path: str) -> tuple[int, str]:
+    """POST to ``path`` from the page, with the CSRF token and the session cookie: (status, media type)."""
     status, content_type = console.driver.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
@@ -163,13 +179,56 @@ def test_auditor_reads_everything_and_changes_nothing(live_console):
         fetch(arguments[0], {method: 'POST', headers: {'X-CSRFToken': token}, credentials: 'same-origin'})
           .then(r => done([r.status, r.headers.get('content-type')]));
     """,
-        console.url(f"{LOG}{data.failed.pk}/retry/"),
+        console.url(path),
     )
-    assert status == 403 and content_type.startswith("text/html")
+    return status, content_type.split(";")[0]
 
-    console.open(f"/admin/sessions_waha/session/{data.session.pk}/change/")
-    console.wait("#session-console")
-    assert not console.driver.find_elements(By.CSS_SELECTOR, "#session-actions, #pairing-code-form, .addlink")
+
+def test_admin_follows_a_bulk_send_to_its_failures_and_rejections(live_console):
+    console = live_console
+    console.log_in(Role.TENANT_ADMIN)
+    console.open("/admin/messaging/batch/")
+    console.wait("#result_list")
+    console.driver.find_element(By.CSS_SELECTOR, "#result_list tbody th a").click()
+
+    # Progress: a count per status, the ones above zero linking to the log.
+    counts = console.wait("#batch-counts")
+    shown = {
+        row.get_attribute("class").removeprefix("batch-count-"): row.find_elements(By.TAG_NAME, "td")[1].text
+        for row in counts.find_elements(By.CSS_SELECTOR, "tbody tr")
+    }
+    assert shown == {
+        "scheduled": "0",
+        "queued": "1",
+        "sending": "0",
+        "sent": "0",
+        "delivered": "1",
+        "read": "0",
+        "failed": "1",
+        "canceled": "0",
+    }
+    assert "Settled: 2 of 3" in console.driver.find_element(By.ID, "batch-progress").text
+    # The rejected recipients, each with its reason.
+    rejected = console.driver.find_elements(By.CSS_SELECTOR, "table.rejections tbody tr")
+    assert [row.text for row in rejected] == [
+        "1 0151-CALL-ME to: phone numbers may contain only digits, one leading +, spaces, dashes, dots and brackets",
+        "4 +4915233344455 variables: missing variable 'order'",
+    ]
+    assert_no_horizontal_scroll(console)
+    assert_accessible_basics(console)
+    console.screenshot("batch")
+
+    # The failed count opens the log filtered to the batch and the status: the one failed message and its error.
+    console.driver.find_element(By.CSS_SELECTOR, ".batch-count-failed a").click()
+    WebDriverWait(console.driver, WAIT_SECONDS).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")) == 1
+    )
+    row = console.driver.find_element(By.CSS_SELECTOR, "#result_list tbody tr")
+    assert "Dana Weber" in row.text and "send_failed" in row.text and "failed" in row.text
+    selected = [li.text for li in console.driver.find_elements(By.CSS_SELECTOR, "#changelist-filter li.selected")]
+    assert any(text.startswith("bulk send of ") for text in selected) and "Failed" in selected
+    assert_no_horizontal_scroll(console)
+    console.screenshot("batch-failed-messages")
 
 
 def test_no_dead_ends_sessions_and_errors_are_pages(live_console):
@@ -268,3 +327,75 @@ def test_admin_reads_a_conversation_and_replies(live_console):
     assert_no_horizontal_scroll(console)
     assert_accessible_basics(console)
     console.screenshot("conversation")
+
+
+def test_staff_provision_a_tenant_and_watch_tenants_and_waha_servers(live_platform):
+    from selenium.webdriver.support.ui import Select
+
+    platform = live_platform
+    platform.log_in("staff")
+    assert platform.driver.find_element(By.ID, "site-name").text == "Platform console"
+
+    # Add tenant: the whole tenant in one go, pinned to the sandbox server; the first admin's password shown once.
+    platform.open("/admin/tenants/tenant/add/")
+    platform.wait("#id_slug").send_keys("initech")
+    platform.driver.find_element(By.ID, "id_name").send_keys("Initech")
+    platform.driver.find_element(By.ID, "id_domain").send_keys("initech.localhost")
+    platform.driver.find_element(By.ID, "id_admin_email").send_keys("boss@initech.test")
+    servers = Select(platform.driver.find_element(By.ID, "id_waha_server"))
+    servers.select_by_visible_text(next(o.text for o in servers.options if o.text.startswith("sandbox (")))
+    assert_accessible_basics(platform)
+    platform.screenshot("platform-tenant-add")
+    platform.driver.find_element(By.ID, "provision-button").click()
+    password = platform.wait("#tenant-admin-password").text
+    assert len(password) >= 20 and "only time it is shown" in platform.driver.find_element(By.ID, "password-once").text
+    assert_accessible_basics(platform)
+    platform.screenshot("platform-tenant-provisioned")
+
+    # The new tenant's console takes its first admin with that password.
+    platform.driver.find_element(By.ID, "tenant-console-link").click()
+    platform.wait("#id_username").send_keys("boss@initech.test")
+    platform.driver.find_element(By.ID, "id_password").send_keys(password, Keys.ENTER)
+    platform.wait("#user-tools")
+    assert platform.driver.find_element(By.ID, "site-name").text == "Initech · console"
+
+    # A tenant's overview: where it lives, its users, its sessions by status, today's messages.
+    platform.open("/admin/tenants/tenant/")
+    platform.wait("#result_list")
+    platform.driver.find_element(By.LINK_TEXT, "console").click()
+    overview = platform.wait("#tenant-overview").text
+    assert "WAHA placement" in overview
+    assert "1 TENANT_ADMIN, 0 MANAGER, 0 AGENT, 1 AUDITOR" in overview
+    assert "WORKING 1" in overview and "Messages today (UTC)" in overview
+    assert_no_horizontal_scroll(platform)
+    assert_accessible_basics(platform)
+    platform.screenshot("platform-tenant")
+
+    # WAHA servers: health, version and the tenants placed on each.
+    platform.open("/admin/tenants/wahaserver/")
+    platform.wait("#result_list")
+    rows = {
+        row.find_element(By.CSS_SELECTOR, "th").text: row
+        for row in platform.driver.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    }
+    answering = rows["sandbox"]
+    assert answering.find_element(By.CSS_SELECTOR, ".field-health .status-badge").text == "reachable"
+    assert answering.find_element(By.CSS_SELECTOR, ".field-version").text == "2026.7.1"
+    assert answering.find_element(By.CSS_SELECTOR, ".field-tenants").text == "initech (pinned)"
+    assert rows["nowhere"].find_element(By.CSS_SELECTOR, ".field-health .status-badge").text == "unreachable"
+    assert_no_horizontal_scroll(platform)
+    assert_accessible_basics(platform)
+    platform.screenshot("platform-waha-servers")
+
+    # Test connection, from the keyboard: WAHA is asked now, and says what it is.
+    answering.find_element(By.LINK_TEXT, "sandbox").click()
+    platform.wait("#test-connection-button")
+    tab_to(platform, "test-connection-button")
+    platform.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    assert re.search(
+        r"Sandbox: reachable, WAHA 2026\.7\.1 \(\w+, \w+\), answered in \d+ ms\.",
+        platform.wait(".messagelist .success").text,
+    )
+    assert "initech" in platform.driver.find_element(By.CSS_SELECTOR, ".field-tenants_detail").text
+    assert_accessible_basics(platform)
+    platform.screenshot("platform-waha-server")

@@ -8,7 +8,8 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.roles import Role
-from messaging.admin import message_badge, readable_number
+from messaging.admin import message_badge
+from messaging.admin_format import readable_number
 from messaging.models import Message, MessageStatus
 from tests.console.data import FAILED_DETAIL, seed_console
 from tests.support import TEST_PASSWORD, TenantClient

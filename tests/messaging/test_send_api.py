@@ -4,7 +4,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.roles import Role
-from messaging.models import Conversation, Message
+from messaging.models import Batch, Conversation, Message
 from sessions_waha.models import Session, SessionStatus
 
 
@@ -159,6 +159,35 @@ def test_bulk_personalises_and_rejects_individually(api, acme, working_session):
     with tenant_context(acme):
         texts = sorted(Message.objects.filter(batch_id=body["batch_id"]).values_list("text", flat=True))
     assert texts == ["Hi Ana!", "Hi Dee!"]
+
+
+def test_bulk_keeps_its_rejections_with_the_batch(api, acme, working_session):
+    """The console's batch page lists them: each as the request answered it, ``to`` as text cut to 100 characters."""
+    overlong = "+49" + "1" * 200
+    response = bulk(api, [
+        {"to": "+4915100000001", "variables": {"name": "Ana"}},
+        {"to": "not-a-number", "variables": {"name": "Bob"}},
+        {"to": overlong, "variables": {"name": "Cy"}},
+        {"to": {"number": 4915100000004}, "variables": {"name": "Dee"}},
+        "garbage",
+    ])
+    assert response.status_code == 202, response.content
+    answered = response.json()["rejected"]
+    with tenant_context(acme):
+        batch = Batch.objects.get(pk=response.json()["batch_id"])
+    assert (batch.total, batch.rejected) == (1, 4)
+    stored = batch.rejected_recipients
+    assert [entry["index"] for entry in stored] == [1, 2, 3, 4]
+    assert stored[0] == answered[0] == {"index": 1, "to": "not-a-number", "errors": answered[0]["errors"]}
+    assert stored[1]["to"] == overlong[:100] + "…" and stored[1]["errors"] == answered[1]["errors"]
+    assert stored[2]["to"] == '{"number": 4915100000004}' and stored[3]["to"] is None
+    assert stored[3]["errors"] == {"to": ["A recipient is required."]}
+
+
+def test_a_bulk_without_rejections_keeps_an_empty_list(api, acme, working_session):
+    response = bulk(api, [{"to": "+4915100000001", "variables": {"name": "Ana"}}])
+    with tenant_context(acme):
+        assert Batch.objects.get(pk=response.json()["batch_id"]).rejected_recipients == []
 
 
 def test_bulk_of_10000_is_one_insert_and_one_kick(api, acme, working_session, django_assert_max_num_queries,
