@@ -112,6 +112,8 @@ test-browser: install services browser-deps
 # the ones the guide shows into docs/images.
 DOC_SCREENSHOTS := console-index message-log message-log-search message-detail conversation session-add \
 	session-qr session-logout-confirm session console-index-auditor
+DOC_SCREENSHOTS += event-endpoints event-endpoint-add event-endpoint-secret event-endpoint event-deliveries \
+	event-delivery
 
 screenshots: test-browser
 	@mkdir -p docs/images

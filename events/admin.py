@@ -763,6 +763,8 @@ class DeliveryAdmin(TenantOnlyAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # before any query: the public host has no endpoints table
         chosen = request.GET.get(EndpointFilter.parameter_name)
         if chosen is None:
             newest = Endpoint.objects.order_by("-created_at").values_list("pk", flat=True).first()

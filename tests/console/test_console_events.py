@@ -512,3 +512,14 @@ def test_another_tenant_never_sees_these_endpoints(globex, make_user, log):
         answer = client.get(url, follow=True)  # Django's admin: back to the index, saying there is no such object
         assert answer.redirect_chain == [("/admin/", 302)] and "exist. Perhaps it was deleted?" in page(answer)
     assert client.post(f"{LOG}{log.failed.pk}/replay/").status_code == 404
+
+
+def test_the_platform_console_has_no_event_webhook_pages(db):
+    from accounts.models import User
+
+    User.objects.create_superuser("root@platform.test", TEST_PASSWORD)
+    client = console(User.objects.get(email="root@platform.test"), host="localhost")
+    assert LOG not in page(client.get("/admin/"))
+    for url in (ENDPOINTS, LOG, f"{ENDPOINTS}add/"):
+        answer = client.get(url)
+        assert answer.status_code == 403 and answer["Content-Type"].startswith("text/html"), url
