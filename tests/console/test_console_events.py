@@ -340,7 +340,7 @@ def test_another_endpoint_has_its_own_log(admin_console, log):
 
 
 def test_the_log_pages_newest_first_and_stops_at_its_limit(acme, admin_console, log, monkeypatch):
-    from events import admin as events_admin
+    from events import admin_log
 
     start = log.fresh.created_at + dt.timedelta(minutes=1)
     with tenant_context(acme):
@@ -355,7 +355,7 @@ def test_the_log_pages_newest_first_and_stops_at_its_limit(acme, admin_console, 
         str(d.pk) for d in (log.fresh, log.retrying, log.delivered, log.failed)
     ]
 
-    monkeypatch.setattr(events_admin, "LOG_LIMIT", 55)
+    monkeypatch.setattr(admin_log, "LOG_LIMIT", 55)
     capped = admin_console.get(log_of(log.orders, p=2))
     assert len(listed(capped)) == 5 and "stops at the newest 55 matches" in page(capped)
 
