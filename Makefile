@@ -113,6 +113,8 @@ test-browser: install services browser-deps
 DOC_SCREENSHOTS := console-index message-log message-log-search message-detail conversation session-add \
 	session-qr session-logout-confirm session console-index-auditor batch batch-failed-messages \
 	platform-tenant-provisioned platform-tenant platform-waha-servers platform-waha-server
+DOC_SCREENSHOTS += event-endpoints event-endpoint-add event-endpoint-secret event-endpoint event-deliveries \
+	event-delivery
 
 screenshots: test-browser
 	@mkdir -p docs/images

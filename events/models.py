@@ -131,6 +131,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_event_endpoint")]
         indexes = [
             # The delivery log: an endpoint's deliveries newest first, by status or type.
