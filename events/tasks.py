@@ -8,48 +8,27 @@ kicks every endpoint with due ones, so a lost task loses nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from celery import shared_task
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
 
-from core.logging import tenant_var
 from events import delivery, kick, services
 from events.models import Endpoint
 from tenants.models import Tenant
+from tenants.task_context import in_tenant, tenant_of_schema
 
 logger = logging.getLogger("events.tasks")
-
-
-def _tenant_of(schema_name: str) -> Tenant | None:
-    """The active tenant whose schema this is; None for public or an unknown name."""
-    if schema_name == get_public_schema_name():
-        return None
-    return Tenant.objects.filter(schema_name=schema_name, is_active=True).only("schema_name", "slug").first()
-
-
-@contextmanager
-def _in_tenant(tenant: Tenant) -> Iterator[None]:
-    """The tenant's schema, with its slug on every log line of the work inside."""
-    token = tenant_var.set(tenant.slug)
-    try:
-        with schema_context(tenant.schema_name):
-            yield
-    finally:
-        tenant_var.reset(token)
 
 
 @shared_task(name="events.deliver", ignore_result=True, acks_late=True)
 def deliver_task(schema_name: str, endpoint_id: str) -> None:
     """Deliver one endpoint's due events for a slice of time, then schedule the next look if it is soon."""
     kick.kick_release(schema_name=schema_name, endpoint_id=endpoint_id)  # events from now on kick anew
-    tenant = _tenant_of(schema_name)
+    tenant = tenant_of_schema(schema_name, active_only=True)
     if tenant is None:
         logger.error("events.deliver_refused schema=%s reason=not_a_tenant", schema_name)
         return
-    with _in_tenant(tenant):
+    with in_tenant(tenant):
         result = delivery.endpoint_drain(schema_name=schema_name, endpoint_id=endpoint_id, tenant=tenant.slug)
     if result.again_now:
         _schedule(schema_name, endpoint_id, countdown=0)
@@ -66,7 +45,7 @@ def _schedule(schema_name: str, endpoint_id: str, *, countdown: float) -> None:
 def sweep_all() -> None:
     """Every tenant: kick endpoints with due deliveries, forget expired secrets, prune old events."""
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
-        with _in_tenant(tenant):
+        with in_tenant(tenant):
             due = delivery.due_endpoints()
             kick.deliveries_kick(schema_name=tenant.schema_name, endpoint_ids=due)
             Endpoint.objects.filter(previous_secret_expires_at__lt=timezone.now()).update(

@@ -9,49 +9,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from celery import Task, shared_task
 from django.conf import settings
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
-from core.logging import tenant_var
 from messaging.models import Message
 from messaging.services import media as media_service
 from tenants.models import Tenant
+from tenants.task_context import in_tenant, tenant_of_schema
 from webhooks.services import applier, enqueue, sweep
 
 logger = logging.getLogger("webhooks.tasks")
-
-
-def _tenant_of(schema_name: str) -> Tenant | None:
-    """The tenant whose schema this is; None for public or an unknown name."""
-    if schema_name == get_public_schema_name():
-        return None
-    return Tenant.objects.filter(schema_name=schema_name).only("schema_name", "slug").first()
-
-
-@contextmanager
-def _in_tenant(tenant: Tenant) -> Iterator[None]:
-    """The tenant's schema, with its slug on every log line and metric of the work inside."""
-    token = tenant_var.set(tenant.slug)
-    try:
-        with schema_context(tenant.schema_name):
-            yield
-    finally:
-        tenant_var.reset(token)
 
 
 @shared_task(name=enqueue.EVENTS_APPLY, ignore_result=True, acks_late=True)
 def events_apply_task(schema_name: str) -> None:
     """Apply the tenant's stored events (kicked by the receiver; the sweep catches what it missed)."""
     applier.apply_kick_release(schema_name)  # events stored from now on kick a new task
-    tenant = _tenant_of(schema_name)
+    tenant = tenant_of_schema(schema_name)
     if tenant is None:
         logger.error("webhook.apply_refused schema=%s reason=not_a_tenant", schema_name)
         return
-    with _in_tenant(tenant):
+    with in_tenant(tenant):
         applier.pending_events_apply()
         # Events stored by a process that skipped its kick (apply_kick's window) are seen now.
         time.sleep(applier.APPLY_KICK_WINDOW_SECONDS)
@@ -62,7 +42,7 @@ def events_apply_task(schema_name: str) -> None:
              max_retries=3)
 def media_fetch_task(self: Task, schema_name: str, message_id: str) -> None:
     """Copy one inbound media file from WAHA, retrying quickly: WAHA deletes it after 180 s."""
-    if _tenant_of(schema_name) is None:
+    if tenant_of_schema(schema_name) is None:
         logger.error("media.fetch_refused schema=%s message_id=%s reason=not_a_tenant", schema_name, message_id)
         return
     with schema_context(schema_name):
@@ -84,7 +64,7 @@ def media_fetch_task(self: Task, schema_name: str, message_id: str) -> None:
 def sweep_all() -> None:
     """Every tenant: events and media the queue missed, early acks whose message landed, old events."""
     for tenant in Tenant.objects.filter(is_active=True).only("schema_name", "slug"):
-        with _in_tenant(tenant):
+        with in_tenant(tenant):
             report = sweep.webhooks_sweep()
         if any(report.values()):
             logger.info("webhooks.swept tenant=%s %s", tenant.slug,
