@@ -42,6 +42,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.db.ids import RowId
+from core.transitions import Move, TransitionTable
 from events import kick, metrics, render, sender, url_rules
 from events.models import Attempt, Delivery, DeliveryStatus, Endpoint, Event, event_public_id
 
@@ -51,25 +52,13 @@ PENDING, DELIVERED, FAILED = DeliveryStatus.PENDING, DeliveryStatus.DELIVERED, D
 
 # ------------------------------------------------------------------ the machine
 
-TRANSITIONS: dict[str, frozenset[str]] = {
+TRANSITIONS: dict[str | None, frozenset[str]] = {
     PENDING: frozenset({PENDING, DELIVERED, FAILED}),  # pending → pending: a replay makes it due now
     DELIVERED: frozenset({PENDING}),
     FAILED: frozenset({PENDING}),
 }
-
-
-@dataclass(frozen=True)
-class Move:
-    name: str
-    sources: frozenset[str]
-    target: str
-
-
-def _move(name: str, sources: set[str], target: str) -> Move:
-    for source in sources:
-        if target not in TRANSITIONS[source]:  # pragma: no cover - checked when the module loads
-            raise ValueError(f"A delivery cannot move from {source} to {target}.")
-    return Move(name, frozenset(sources), target)
+_TABLE = TransitionTable(TRANSITIONS, subject="a delivery")
+_move = _TABLE.move
 
 
 DELIVER = _move("deliver", {PENDING}, DELIVERED)  # an attempt got a 2xx
@@ -77,9 +66,7 @@ GIVE_UP = _move("give_up", {PENDING}, FAILED)  # the retry schedule is spent
 ENDPOINT_DISABLED = _move("endpoint_disabled", {PENDING}, FAILED)  # 410, 24 hours of failures, or a user
 REPLAY = _move("replay", {PENDING, DELIVERED, FAILED}, PENDING)  # POST .../replay
 MOVES = (DELIVER, GIVE_UP, ENDPOINT_DISABLED, REPLAY)
-
-if {(s, m.target) for m in MOVES for s in m.sources} != {(s, t) for s, ts in TRANSITIONS.items() for t in ts}:
-    raise ValueError("TRANSITIONS and MOVES disagree")  # pragma: no cover - checked when the module loads
+_TABLE.require_moves(MOVES)
 
 
 def deliveries_move(queryset: QuerySet[Delivery], move: Move, **changes: Any) -> int:

@@ -32,7 +32,6 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -43,6 +42,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.db.ids import RowId
+from core.transitions import Move, TransitionTable
 from events import kick, outbox
 from messaging import metrics
 from messaging.models import Direction, Message, MessageStatus, PendingAck
@@ -72,34 +72,20 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
 }
 
 
-class InvalidTransition(ValueError):
-    """A move the table does not allow (a programming error, never a race: races are conditional writes)."""
+_TABLE = TransitionTable(TRANSITIONS, subject="a message")
 
 
 def allowed(source: str | None, target: str) -> bool:
     """Whether the table lets a message in ``source`` (``NEW``: not stored yet) move to ``target``."""
-    return target in TRANSITIONS.get(source, frozenset())
+    return _TABLE.allowed(source, target)
 
 
 def check(source: str | None, target: str) -> None:
     """Raise ``InvalidTransition`` unless ``source`` → ``target`` is in the table."""
-    if not allowed(source, target):
-        raise InvalidTransition(f"A message cannot move from {source or 'new'} to {target}.")
+    _TABLE.check(source, target)
 
 
-@dataclass(frozen=True)
-class Move:
-    """One use of the table: messages in one of ``sources`` go to ``target``; any other status stays."""
-
-    name: str
-    sources: frozenset[str]
-    target: str
-
-
-def _move(name: str, sources: set[str], target: str) -> Move:
-    for source in sources:
-        check(source, target)
-    return Move(name, frozenset(sources), target)
+_move = _TABLE.move
 
 
 # The send pipeline.
@@ -126,15 +112,8 @@ MOVES: tuple[Move, ...] = (CLAIM, SEND_ACCEPTED, RETRY_LATER, REQUEUE_STUCK, SEN
 ACK_ERROR_LEVEL = -1
 ACK_MOVES: dict[int, Move] = {ACK_ERROR_LEVEL: ACK_ERROR, 1: ACK_SENT, 2: ACK_DELIVERED, 3: ACK_READ, 4: ACK_READ}
 
-
-def _edges(moves: Sequence[Move]) -> set[tuple[str | None, str]]:
-    return {(source, move.target) for move in moves for source in move.sources}
-
-
-# Every edge of the table has a move, so the table says everything a message can do.
-if _edges(MOVES) != {(source, target) for source, targets in TRANSITIONS.items() if source is not NEW
-                     for target in targets}:  # pragma: no cover - checked when the module loads
-    raise InvalidTransition("TRANSITIONS and MOVES disagree: every edge needs a named move, and only those.")
+# Every edge of the table has a move, so the table says everything a message can do (NEW: storing, not a move).
+_TABLE.require_moves(MOVES)
 
 
 def initial_status(direction: str, *, scheduled: bool = False) -> str:
