@@ -134,6 +134,9 @@ def e2e_stack(django_db_setup, django_db_blocker, sandbox_process) -> Iterator[S
         CELERY_BEAT_SCHEDULE_FILE=os.path.join(metrics_dir, "beat-schedule"),
         # Web and worker share the media files (inbound copies, uploads for sending) in a directory of the run.
         MEDIA_ROOT=os.path.join(metrics_dir, "media"),
+        # Every e2e test logs in once from 127.0.0.1: a fast run makes more than the default 10 a minute. The
+        # login throttle itself is tested in tests/core/test_abuse.py.
+        LOGIN_RATE="600/m",
         # Event webhooks: retries in seconds, a short timeout (and so a short lease), a sweep every second.
         EVENT_RETRY_SCHEDULE=",".join(["0.5"] + ["1"] * 30), EVENT_DELIVERY_TIMEOUT_SECONDS="3",
         EVENT_DELIVERY_BATCH_SIZE="8", EVENT_SWEEP_SECONDS="1", EVENT_DRAIN_SLICE_SECONDS="5",
