@@ -65,7 +65,7 @@ class Handler(BaseHTTPRequestHandler):
         with _lock:
             _requests.append(record)  # on arrival: a test can see a request in flight
         if delay:
-            time.sleep(delay)
+            time.sleep(delay)  # a slow receiver on purpose: the behaviour under test (answer after `delay`)
         record["answered"] = status
         self._answer(status, answer.encode())
 
