@@ -53,7 +53,7 @@ def worker_metrics_registry() -> prometheus_client.CollectorRegistry:
     return registry
 
 
-def worker_metrics_serve(*, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - inside its network
+def worker_metrics_serve(*, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104  # nosec B104 - inside its network
     """Serve the worker's metrics over HTTP (a daemon thread) for Prometheus to scrape.
 
     A worker on another host than web cannot share web's multiprocess directory, so web's ``/metrics``
