@@ -278,3 +278,9 @@ def live_platform(live_console, django_db_blocker, sandbox_process) -> Iterator[
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {WahaServer._meta.db_table} WHERE id = ANY(%s)", [ids])
             cache.delete_many([health_cache_key(server) for server in servers])
+
+
+@pytest.fixture
+def data(acme):
+    """The console's seeded tenant data (messages, conversations, a batch) for the client tests."""
+    return seed_console(acme)

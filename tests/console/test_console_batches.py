@@ -10,23 +10,11 @@ from django_tenants.utils import tenant_context
 
 from accounts.roles import Role
 from messaging.models import Batch
-from tests.console.data import BATCH_REJECTIONS, seed_console
-from tests.support import TEST_PASSWORD, TenantClient
+from tests.console.clients import console
+from tests.console.data import BATCH_REJECTIONS
 
 LOG = "/admin/messaging/message/"
 BATCHES = "/admin/messaging/batch/"
-
-
-def console(user) -> TenantClient:
-    client = TenantClient("acme.localhost")
-    response = client.post("/admin/login/", {"username": user.email, "password": TEST_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
-    return client
-
-
-@pytest.fixture
-def data(acme):
-    return seed_console(acme)
 
 
 @pytest.fixture

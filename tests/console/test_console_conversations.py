@@ -12,22 +12,10 @@ from accounts.roles import Role
 from messaging.models import Conversation, Message, MessageStatus
 from messaging.services.media import media_storage
 from sessions_waha.models import Session, SessionStatus
-from tests.console.data import seed_console
-from tests.support import TEST_PASSWORD, TenantClient
+from tests.console.clients import console
 
 CONVERSATIONS = "/admin/messaging/conversation/"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-def console(user) -> TenantClient:
-    client = TenantClient("acme.localhost")
-    assert client.post("/admin/login/", {"username": user.email, "password": TEST_PASSWORD}).status_code == 302
-    return client
-
-
-@pytest.fixture
-def data(acme):
-    return seed_console(acme)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.roles import Role
 from events.models import Delivery, DeliveryStatus, Endpoint, EventType
+from tests.console.clients import console
 from tests.console.events_data import (
     GONE_REASON,
     HOSTILE_ERROR,
@@ -25,18 +26,11 @@ from tests.console.events_data import (
     _delivery,
     seed_event_log,
 )
-from tests.support import TEST_PASSWORD, TenantClient
+from tests.support import TEST_PASSWORD
 
 ENDPOINTS = "/admin/events/endpoint/"
 LOG = "/admin/events/delivery/"
 SECONDS = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
-
-
-def console(user, host: str = "acme.localhost") -> TenantClient:
-    client = TenantClient(host)
-    response = client.post("/admin/login/", {"username": user.email, "password": TEST_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
-    return client
 
 
 @pytest.fixture

@@ -11,22 +11,11 @@ from accounts.roles import Role
 from messaging.admin import message_badge
 from messaging.admin_format import readable_number
 from messaging.models import Message, MessageStatus
-from tests.console.data import FAILED_DETAIL, seed_console
-from tests.support import TEST_PASSWORD, TenantClient
+from tests.console.clients import console
+from tests.console.data import FAILED_DETAIL
+from tests.support import TenantClient
 
 LOG = "/admin/messaging/message/"
-
-
-def console(user) -> TenantClient:
-    client = TenantClient("acme.localhost")
-    response = client.post("/admin/login/", {"username": user.email, "password": TEST_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
-    return client
-
-
-@pytest.fixture
-def data(acme):
-    return seed_console(acme)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.roles import Role
 from core.web.middleware import ProblemExceptionMiddleware
 from tenants.middleware import tenant_cache_clear
+from tests.console.clients import console_as as console
 from tests.console.data import seed_console
 from tests.support import TEST_PASSWORD, TenantClient
 
@@ -24,12 +25,6 @@ PLUMBING = [
     "/admin/token_blacklist/outstandingtoken/",
     "/admin/token_blacklist/blacklistedtoken/",
 ]
-
-
-def console(host: str, email: str) -> TenantClient:
-    client = TenantClient(host)
-    assert client.post("/admin/login/", {"username": email, "password": TEST_PASSWORD}).status_code == 302
-    return client
 
 
 def is_html(response) -> bool:

@@ -11,17 +11,11 @@ from django_tenants.utils import tenant_context
 from accounts.roles import Role
 from sessions_waha.models import Session, SessionStatus
 from sessions_waha.services import session_create
+from tests.console.clients import console
 from tests.console.data import seed_console
-from tests.support import TEST_PASSWORD, TenantClient
 from waha_sandbox.testing import wait_until
 
 SESSIONS = "/admin/sessions_waha/session/"
-
-
-def console(user) -> TenantClient:
-    client = TenantClient("acme.localhost")
-    assert client.post("/admin/login/", {"username": user.email, "password": TEST_PASSWORD}).status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from messaging.selectors import day_start
 from sessions_waha import server_health
 from tenants.middleware import tenant_cache_clear
 from tenants.models import Domain, Tenant, WahaServer
+from tests.console.clients import console_as as console
 from tests.console.data import seed_console
 from tests.sandbox_fixtures import SANDBOX_KEY
 from tests.support import TEST_PASSWORD, TenantClient
@@ -35,13 +36,6 @@ pytestmark = pytest.mark.database
 TENANTS = "/admin/tenants/tenant/"
 SERVERS = "/admin/tenants/wahaserver/"
 STAFF_EMAIL = "root@platform.test"
-
-
-def console(host: str, email: str) -> TenantClient:
-    client = TenantClient(host)
-    response = client.post("/admin/login/", {"username": email, "password": TEST_PASSWORD})
-    assert response.status_code == 302, response.content[:500]
-    return client
 
 
 @pytest.fixture
