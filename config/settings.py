@@ -264,7 +264,7 @@ DISPATCH_LOCK_SECONDS = env.int("DISPATCH_LOCK_SECONDS", default=60)
 # number: a number not on WhatsApp then fails at once instead of sitting at
 # "sent" forever. Costs one WAHA call per new chat.
 CHECK_NEW_NUMBERS = env.bool("CHECK_NEW_NUMBERS", default=True)
-# WAHA can hold a send or QR request ~15 s while a session starts (PROTOCOL §9.2).
+# WAHA can hold a send or QR request ~15 s while a session starts (WAHA.md §9.2).
 WAHA_CONNECT_TIMEOUT = env.float("WAHA_CONNECT_TIMEOUT", default=3.05)
 WAHA_READ_TIMEOUT = env.float("WAHA_READ_TIMEOUT", default=20.0)
 
@@ -469,7 +469,7 @@ CELERY_BEAT_SCHEDULE["events-sweep"] = {
 # --------------------------------------------------------------------------- media for sending
 # (messaging/services/uploads.py: POST /media and inline base64 in sends, kept 24 hours in the inbound media storage)
 # The largest file a client may send (413 over it). The worker hands the file to WAHA as base64 inside the JSON
-# send body, which WAHA caps at 50 MB (PROTOCOL: express json limit): at most 37 MiB of file fit, with room for
+# send body, which WAHA caps at 50 MB (WAHA.md §4): at most 37 MiB of file fit, with room for
 # the rest of the body.
 MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=16 * 1024 * 1024)
 MEDIA_MAX_BYTES_CEILING = 37 * 1024 * 1024

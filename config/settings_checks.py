@@ -15,7 +15,7 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production-0123456789abc
 SECRET_MIN_LENGTH = {"SECRET_KEY": 50, "JWT_SIGNING_KEY": 50, "METRICS_TOKEN": 32, "WAHA_API_KEY": 32,
                      "MEDIA_S3_SECRET_ACCESS_KEY": 24}
 SECRET_MIN_DISTINCT = 10
-# Defaults and examples of this project and WAHA's "common" keys (PROTOCOL §1): never secrets.
+# Defaults and examples of this project and WAHA's "common" keys (WAHA.md §1): never secrets.
 KNOWN_SECRETS = {DEV_SECRET_KEY, "sandbox-dev-key-change-me", "compose-dev-waha-key-5d1e9b7c3a8f4e20b6c2d9a7",
                  "compose-dev-media-secret-8d2f6b1e9c4a70", "minioadmin",
                  "123", "321", "waha", "admin", "secret", "0" * 32, "1" * 32}

@@ -44,7 +44,7 @@ class Session(models.Model):
     provisioned = models.BooleanField(default=True)
     last_error = models.CharField(max_length=300, blank=True)
     engine = models.CharField(max_length=10, blank=True, help_text="WAHA engine (NOWEB, GOWS, WEBJS...).")
-    # Send policy (PROTOCOL §8): random gaps between messages, a per-minute cap,
+    # Send policy (WAHA.md §8): random gaps between messages, a per-minute cap,
     # and optionally "seen + typing" before a reply. Off for tests and benchmarks.
     pacing_enabled = models.BooleanField(default=pacing_default,
                                          help_text="Off: messages leave as fast as WAHA takes them.")

@@ -31,13 +31,13 @@ from tenants.models import Tenant, WahaServer
 logger = logging.getLogger("sessions_waha")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-# Events this service consumes (PROTOCOL §5.1); anything else would be noise.
+# Events this service consumes (WAHA.md §5.1); anything else would be noise.
 WEBHOOK_EVENTS = [
     "session.status", "message", "message.ack", "message.ack.group",
     "message.revoked", "message.edited", "message.reaction",
 ]
 # NOWEB keeps no messages without its store, and then cannot answer the lookup that
-# comes before a resend (PROTOCOL §9.7: 400 "Enable NOWEB store ..."). fullSync stays off:
+# comes before a resend (WAHA.md §9.7: 400 "Enable NOWEB store ..."). fullSync stays off:
 # it would download the phone's whole history, and only messages sent from now on are
 # looked up. Other engines ignore the key (GOWS stores messages by default, WEBJS reads
 # them from WhatsApp Web), so every session gets it: the engine is not known before WAHA
@@ -85,7 +85,7 @@ def webhook_url() -> str:
 
 
 def webhook_config(*, tenant: Tenant, session: Session, hmac_key: str) -> dict[str, Any]:
-    """The whole WAHA session config (PROTOCOL §2, §5): our signed webhook, tenant metadata,
+    """The whole WAHA session config (WAHA.md §2, §5): our signed webhook, tenant metadata,
     and the NOWEB message store that lookups before a resend need."""
     return {
         "webhooks": [{
@@ -103,7 +103,7 @@ def _apply_waha_state(session: Session, info: dict[str, Any] | None) -> bool:
     """Copy WAHA's view of the session (status, paired number) onto ``session``; whether its status changed."""
     now = timezone.now()
     status = (info or {}).get("status") or SessionStatus.STOPPED
-    # PASSKEY_* are pairing steps like the QR scan (GOWS, PROTOCOL §2).
+    # PASSKEY_* are pairing steps like the QR scan (GOWS, WAHA.md §2).
     status = SessionStatus.SCAN_QR_CODE if str(status).startswith("PASSKEY") else status
     if status not in _KNOWN_STATUSES:
         status = SessionStatus.STARTING
@@ -405,7 +405,7 @@ def waha_orphans_remove(*, server: WahaServer) -> list[str]:
 
 
 def session_status_apply(*, session: Session, status: str, me: dict[str, Any] | None, at_ms: int | None) -> Session:
-    """Apply a ``session.status`` webhook (PROTOCOL §5.5) to the session.
+    """Apply a ``session.status`` webhook (WAHA.md §5.5) to the session.
 
     Events arrive unordered: one older than the status already stored
     (``at_ms`` before ``status_changed_at``) is ignored.

@@ -74,7 +74,7 @@ class WahaWebhookView(APIView):
     @extend_schema(
         tags=["webhooks"], operation_id="webhooks_waha_receive", summary="Receive a WAHA event",
         description=(
-            "WAHA posts every session event here (PROTOCOL §5). The body is verified before anything is stored: "
+            "WAHA posts every session event here (WAHA.md §5). The body is verified before anything is stored: "
             "`X-Webhook-Hmac` must be the lower-case hex HMAC-SHA512 of the exact body bytes with the session's "
             "key (401 `signature_missing` / `signature_invalid`), the body UTF-8 JSON (400 `malformed_json`) and "
             "an envelope with string `id`, `event` and `session` (400 `validation_error`), at most 1 MiB (413). "

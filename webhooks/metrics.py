@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
-# WAHA's event names (PROTOCOL §5.1); anything else is counted as "other".
+# WAHA's event names (WAHA.md §5.1); anything else is counted as "other".
 KNOWN_EVENTS = frozenset({
     "session.status", "message", "message.any", "message.ack", "message.ack.group", "message.reaction",
     "message.revoked", "message.edited", "message.waiting", "group.v2.join", "group.v2.leave", "group.v2.update",

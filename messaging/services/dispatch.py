@@ -98,7 +98,7 @@ def _assign_ids(session: Session, messages: list[Message]) -> None:
 
 
 class _NumberChecks:
-    """``check-exists`` answers for one claimed batch (PROTOCOL §9: check a new number before its first message).
+    """``check-exists`` answers for one claimed batch (WAHA.md §9.6: check a new number before its first message).
 
     The cached answers of the whole batch are read in one Redis call before the
     sends start, and new answers written in one call after: two round trips per
@@ -149,7 +149,7 @@ def _send(client: WahaClient, session: Session, message: Message, chat_id: str, 
     else:
         media = {key: value for key, value in (message.media or {}).items() if key in {"url", "mimetype", "filename"}}
     if not media.get("mimetype"):
-        # WAHA needs a mimetype (PROTOCOL §4); the API lets clients omit it.
+        # WAHA needs a mimetype (WAHA.md §4); the API lets clients omit it.
         media["mimetype"] = mimetypes.guess_type(media.get("filename") or media.get("url", ""))[0] or (
             "application/octet-stream")
     if message.type == MessageType.VOICE:
@@ -160,7 +160,7 @@ def _send(client: WahaClient, session: Session, message: Message, chat_id: str, 
 
 
 def _typing_first(client: WahaClient, session: Session, message: Message, chat_id: str) -> None:
-    """Seen → typing → pause → send, for replies to a chat that wrote to us (PROTOCOL §8)."""
+    """Seen → typing → pause → send, for replies to a chat that wrote to us (WAHA.md §8)."""
     if not (session.pacing_enabled and session.typing_before_reply and message.type == MessageType.TEXT):
         return
     if not Message.objects.filter(conversation_id=message.conversation_id, direction="inbound").exists():
@@ -215,7 +215,7 @@ def _deliver(client: WahaClient, session: Session, message: Message, checks: _Nu
 
 
 def _look_before_resending(client: WahaClient, session: Session, message: Message, attempt: dict[str, Any]) -> bool:
-    """Look before resending: a previous attempt may have reached WAHA (PROTOCOL §9.7).
+    """Look before resending: a previous attempt may have reached WAHA (WAHA.md §9.7).
 
     True when WAHA already has the message. When it cannot be asked (no pre-generated id, or
     ``WahaLookupUnavailable``: NOWEB without its store, an engine without lookups) the message

@@ -1,4 +1,4 @@
-"""What WAHA's inbound events do to messages and conversations (PROTOCOL §5.5).
+"""What WAHA's inbound events do to messages and conversations (WAHA.md §5.5).
 
 Called by the webhook receiver inside the tenant's schema and inside its
 transaction (the event row, these writes and the ``message.received`` event
@@ -100,7 +100,7 @@ def _location(payload: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _contact_name(payload: Mapping[str, Any]) -> str:
-    """Best effort (PROTOCOL §9.8: ``_data`` is engine-specific and not stable)."""
+    """Best effort (WAHA.md §9.18: ``_data`` is engine-specific and not stable)."""
     data = payload.get("_data")
     candidates = [payload.get("notifyName"), payload.get("pushName")]
     if isinstance(data, Mapping):

@@ -1,7 +1,7 @@
 """Inbound media: copied from WAHA into the service's own storage, then served from there.
 
 WAHA keeps a received file for ``WHATSAPP_FILES_LIFETIME`` seconds (180 by
-default, PROTOCOL §6), so the webhook receiver queues ``media_fetch`` as soon
+default, WAHA.md §6), so the webhook receiver queues ``media_fetch`` as soon
 as the message is stored, and a periodic sweep catches what the queue missed.
 
 ``Message.media`` of an inbound message moves through these states::
@@ -83,7 +83,7 @@ def media_spec_from_payload(payload: Mapping[str, Any]) -> dict[str, Any] | None
     media = payload.get("media")
     if not isinstance(media, Mapping):
         if payload.get("hasMedia") is True:
-            # The docs say media may be null when its mimetype is filtered out (PROTOCOL §5.5).
+            # The docs say media may be null when its mimetype is filtered out (WAHA.md §5.5).
             return {"state": UNAVAILABLE, "mimetype": None, "filename": None, "size": None,
                     "error": {"code": "media_not_downloaded", "detail": "WAHA did not download this media."}}
         return None

@@ -121,7 +121,7 @@ def display_filename(name: object) -> str | None:
 
 
 def default_filename(mimetype: str) -> str:
-    # WhatsApp shows a document's file name (PROTOCOL §9.8): never send one without.
+    # WhatsApp shows a document's file name (WAHA.md §9.8): never send one without.
     return "file" + (mimetypes.guess_extension(base_type(mimetype)) or ".bin")
 
 

@@ -1,6 +1,6 @@
 """Send pacing and dispatcher coordination, shared by all workers through Redis.
 
-A session's policy (PROTOCOL §8: random gaps, never fixed; a per-minute cap)
+A session's policy (WAHA.md §8: random gaps, never fixed; a per-minute cap)
 is enforced by one dispatcher at a time per session (a Redis lock) and a
 "next send allowed at" timestamp in Redis, so any worker that picks the
 session up next honours the gap the previous one chose.

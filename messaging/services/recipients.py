@@ -1,4 +1,4 @@
-"""Turning what a client typed into a WhatsApp chat id (PROTOCOL §4, §9.5)."""
+"""Turning what a client typed into a WhatsApp chat id (WAHA.md §4, §9.5)."""
 
 from __future__ import annotations
 

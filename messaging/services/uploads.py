@@ -19,7 +19,7 @@ web and workers share), under ``uploads/<schema>/<id>/<filename>``: a prefix of 
 files under its schema. The row (``MediaUpload``) lives in the tenant's schema, so another tenant's id is a 404.
 
 **How the file reaches WAHA.** The worker reads the file and puts it into the send body as base64 ``data``
-(PROTOCOL §4: ``{"mimetype", "filename", "data"}``). PROTOCOL §9.8 prefers ``url`` files, which WAHA downloads
+(WAHA.md §4: ``{"mimetype", "filename", "data"}``). WAHA.md §9.8 prefers ``url`` files, which WAHA downloads
 itself, but a URL would have to reach this service (or the bucket) from the WAHA host, signed and unexpired when
 WAHA gets round to it: that depends on the deployment (WAHA in Docker, on another host, a private bucket).
 ``data`` works with every engine and every deployment, and a file of at most ``MEDIA_MAX_BYTES`` (at most 37 MiB,

@@ -1,7 +1,7 @@
 """WAHA (WhatsApp HTTP API) client: the only code in the project that speaks HTTP to WAHA.
 
 Framework-free on purpose (no Django imports): callers pass plain values such as the
-server's base URL and API key. See PROTOCOL.md for the behaviour it implements.
+server's base URL and API key. See docs/WAHA.md for the behaviour it implements.
 """
 
 from .chat_ids import normalize_chat_id, phone_digits

@@ -1,9 +1,9 @@
 """Turning user-typed recipients into WAHA chat ids.
 
 WAHA only appends ``@c.us`` when there is no ``@``; it does not strip ``+``, spaces or
-dashes, so ``+1 213-213-2131`` would go to a chat that does not exist (PROTOCOL §4). We
+dashes, so ``+1 213-213-2131`` would go to a chat that does not exist (WAHA.md §4). We
 normalise here, before any request, and refuse what cannot be a one-to-one chat, a group
-or a ``@lid`` reply target (PROTOCOL §9.5).
+or a ``@lid`` reply target (WAHA.md §9.5).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _normalize_jid(text: str) -> str:
         raise InvalidChatId(_REFUSED_SUFFIXES[suffix])
     if suffix in ("c.us", "s.whatsapp.net"):
         if suffix == "s.whatsapp.net":
-            # The internal NOWEB/GOWS form of the same user (PROTOCOL §4).
+            # The internal NOWEB/GOWS form of the same user (WAHA.md §4).
             local = _DEVICE_SUFFIX.sub("", local)
         if not _DIGITS.match(local):
             raise InvalidChatId(f"@{suffix} ids must be digits only before the @")

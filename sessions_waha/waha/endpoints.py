@@ -10,10 +10,10 @@ from __future__ import annotations
 __all__ = ["DOWNLOAD_MEDIA", "ENDPOINTS"]
 
 ENDPOINTS: dict[str, tuple[str, str]] = {
-    # PROTOCOL §7
+    # WAHA.md §7
     "ping": ("GET", "/ping"),
     "server_version": ("GET", "/api/server/version"),
-    # PROTOCOL §2
+    # WAHA.md §2
     "sessions_list": ("GET", "/api/sessions"),
     "session_create": ("POST", "/api/sessions"),
     "session_get": ("GET", "/api/sessions/{session}"),
@@ -23,13 +23,13 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "session_stop": ("POST", "/api/sessions/{session}/stop"),
     "session_logout": ("POST", "/api/sessions/{session}/logout"),
     "session_restart": ("POST", "/api/sessions/{session}/restart"),
-    # PROTOCOL §3
+    # WAHA.md §3
     "session_me": ("GET", "/api/sessions/{session}/me"),
     "qr_png": ("GET", "/api/{session}/auth/qr"),
     "qr_base64": ("GET", "/api/{session}/auth/qr"),
     "qr_raw": ("GET", "/api/{session}/auth/qr"),
     "request_code": ("POST", "/api/{session}/auth/request-code"),
-    # PROTOCOL §4
+    # WAHA.md §4
     "new_message_id": ("GET", "/api/{session}/new-message-id"),
     "send_text": ("POST", "/api/sendText"),
     "send_image": ("POST", "/api/sendImage"),
@@ -44,6 +44,6 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "message_get": ("GET", "/api/{session}/chats/{chatId}/messages/{messageId}"),
 }
 
-# Media URLs come from webhook payloads (PROTOCOL §6) and are absent from openapi.json,
+# Media URLs come from webhook payloads (WAHA.md §6) and are absent from openapi.json,
 # so they are not in the table; this is their operation label.
 DOWNLOAD_MEDIA = "download_media"

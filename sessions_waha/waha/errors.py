@@ -3,7 +3,7 @@
 Every failure the client raises is a ``WahaError`` carrying ``transient``: callers
 (Celery tasks) retry transient ones with backoff and give up on the rest. Messages and
 reprs are built only from values the client already sanitised, so they are safe to log
-(PROTOCOL §9.10: never log the API key; §9.4: never keep an echoed request body).
+(WAHA.md §9.10: never log the API key; §9.4: never keep an echoed request body).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class WahaTimeout(WahaError):
 
     ``phase`` is ``"connect"`` (the request never left, so a resend is safe) or
     ``"read"`` (WAHA got it and may still have delivered the message: reconcile through
-    ``message.any``/``message.ack`` before resending, PROTOCOL §9.7).
+    ``message.any``/``message.ack`` before resending, WAHA.md §9.7).
     """
 
     transient = True
@@ -67,7 +67,7 @@ class WahaRejected(WahaError):
     """WAHA answered with a non-2xx status.
 
     ``body`` is the parsed JSON error (or a short text) with anything that could echo the
-    request removed; for 5xx only ``exception.message`` survives (PROTOCOL §4, §9.4).
+    request removed; for 5xx only ``exception.message`` survives (WAHA.md §4, §9.4).
     """
 
     def __init__(
@@ -92,7 +92,7 @@ class WahaRejected(WahaError):
 
 
 class WahaUnauthorized(WahaRejected):
-    """401/403: the API key is missing, wrong, or scoped to another session (PROTOCOL §1)."""
+    """401/403: the API key is missing, wrong, or scoped to another session (WAHA.md §1)."""
 
 
 class WahaNotFound(WahaRejected):
@@ -100,11 +100,11 @@ class WahaNotFound(WahaRejected):
 
 
 class WahaAlreadyExists(WahaRejected):
-    """422 on create: the name is taken; update or start it instead (PROTOCOL §2, §9.3)."""
+    """422 on create: the name is taken; update or start it instead (WAHA.md §2, §9.3)."""
 
 
 class WahaSessionNotReady(WahaRejected):
-    """422 from WAHA's status wait, or for a session that does not exist (PROTOCOL §4).
+    """422 from WAHA's status wait, or for a session that does not exist (WAHA.md §4).
 
     ``status`` is the session's status as WAHA saw it (``"SCAN_QR_CODE"``, ``"STOPPED"``...)
     or ``None`` when the session does not exist (``session_missing``); ``expected`` lists
@@ -144,7 +144,7 @@ class WahaLookupUnavailable(WahaRejected):
     is a 400 "Enable NOWEB store ..." (``store_disabled``). An engine without the endpoint
     answers 501. Not transient: asking again gives the same answer until the session's
     config changes. A caller that must resend does so with the same pre-generated id and
-    records that a repeat was possible (PROTOCOL §9.7).
+    records that a repeat was possible (WAHA.md §9.7).
     """
 
     @property
@@ -160,7 +160,7 @@ class WahaMediaRefused(WahaError):
     """``download_media`` refused a URL before any request, so the API key never left.
 
     Raised for URLs that are neither on this client's WAHA nor a ``/api/files/`` path
-    (PROTOCOL §6), and for paths that try to climb out of ``/api/files/``.
+    (WAHA.md §6), and for paths that try to climb out of ``/api/files/``.
     """
 
 
@@ -175,7 +175,7 @@ class WahaMediaTooLarge(WahaError):
 
 
 class InvalidSessionName(ValueError):
-    """A session name outside WAHA's ``^[a-zA-Z0-9_-]{1,54}$`` (PROTOCOL §2, §9.3)."""
+    """A session name outside WAHA's ``^[a-zA-Z0-9_-]{1,54}$`` (WAHA.md §2, §9.3)."""
 
 
 class InvalidChatId(ValueError):

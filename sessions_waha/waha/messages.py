@@ -1,4 +1,4 @@
-"""The WAHA client's message calls: sending, looking up, seen and typing, number checks, media (PROTOCOL §4, §6)."""
+"""The WAHA client's message calls: sending, looking up, seen and typing, number checks, media (WAHA.md §4, §6)."""
 
 from __future__ import annotations
 
@@ -45,13 +45,13 @@ class MessageCalls(Transport):
 
     @property
     def supports_pregenerated_ids(self) -> bool:
-        """Whether sends may carry a pre-generated ``message_id`` (NOWEB/GOWS, PROTOCOL §9.7)."""
+        """Whether sends may carry a pre-generated ``message_id`` (NOWEB/GOWS, WAHA.md §9.7)."""
         return self.engine in ("NOWEB", "GOWS")
 
-    # Sending (PROTOCOL §4)
+    # Sending (WAHA.md §4)
 
     def new_message_id(self, *, session: str, timeout: Timeout | None = None) -> str:
-        """A fresh bare message id to store before sending (NOWEB/GOWS, PROTOCOL §9.7)."""
+        """A fresh bare message id to store before sending (NOWEB/GOWS, WAHA.md §9.7)."""
         data = self._call(
             "new_message_id", session=session, timeout=timeout, reader=_json_strings("id")
         )
@@ -62,7 +62,7 @@ class MessageCalls(Transport):
     ) -> dict[str, Any] | None:
         """The message WAHA knows under ``message_id``, or ``None``.
 
-        Used to look before resending a message whose send timed out (PROTOCOL §9.7).
+        Used to look before resending a message whose send timed out (WAHA.md §9.7).
         ``WahaLookupUnavailable`` when the session cannot look messages up at all: NOWEB
         without ``config.noweb.store.enabled`` answers 400 "Enable NOWEB store ...", an
         engine without the endpoint 501. No other 400 exists on this path-only GET.
@@ -130,7 +130,7 @@ class MessageCalls(Transport):
         message_id: str | None = None,
         timeout: Timeout | None = None,
     ) -> SentMessage:
-        """Send a document; set ``file["filename"]`` or WhatsApp shows none (PROTOCOL §9.8)."""
+        """Send a document; set ``file["filename"]`` or WhatsApp shows none (WAHA.md §9.8)."""
         return self._send_media(
             "send_file", session, chat_id, file, caption, reply_to, message_id, timeout
         )
@@ -223,7 +223,7 @@ class MessageCalls(Transport):
         self._call("send_seen", json_body=body, timeout=timeout)
 
     def start_typing(self, *, session: str, chat_id: str, timeout: Timeout | None = None) -> None:
-        """Show "typing..." in the chat (PROTOCOL §8: seen, typing, then send)."""
+        """Show "typing..." in the chat (WAHA.md §8: seen, typing, then send)."""
         self._call(
             "start_typing", json_body=self._send_body(session, chat_id, None, None), timeout=timeout
         )
@@ -237,7 +237,7 @@ class MessageCalls(Transport):
     def check_exists(
         self, *, session: str, phone: str, timeout: Timeout | None = None
     ) -> NumberCheck:
-        """Whether a number is on WhatsApp, and the chat id to use for it (PROTOCOL §9.6)."""
+        """Whether a number is on WhatsApp, and the chat id to use for it (WAHA.md §9.6)."""
         digits = phone_digits(phone)
 
         def read(response: requests.Response) -> NumberCheck:
@@ -264,7 +264,7 @@ class MessageCalls(Transport):
             reader=read,
         )
 
-    # Media (PROTOCOL §6)
+    # Media (WAHA.md §6)
 
     def media_url(self, url: str) -> str:
         """The URL ``download_media`` would fetch, or ``WahaMediaRefused``.
@@ -290,7 +290,7 @@ class MessageCalls(Transport):
             or decoded.count("/") != media_path.count("/")
         ):
             raise WahaMediaRefused("media URL path leaves /api/files/")
-        # The key travels as a header only (PROTOCOL §9.1); drop any copy in the query.
+        # The key travels as a header only (WAHA.md §9.1); drop any copy in the query.
         query = [
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -305,7 +305,7 @@ class MessageCalls(Transport):
         """Download an inbound media file from WAHA, at most ``max_bytes`` long.
 
         Fetch it promptly: WAHA deletes local files 180 s after saving by default, and a
-        missing file is ``WahaNotFound`` (PROTOCOL §6, §9.9).
+        missing file is ``WahaNotFound`` (WAHA.md §6, §9.19).
         """
         target = self.media_url(url)
 
@@ -347,7 +347,7 @@ class MessageCalls(Transport):
     def _send_body(
         self, session: str, chat_id: str, reply_to: str | None, message_id: str | None
     ) -> dict[str, Any]:
-        # WAHA does not strip "+", spaces or dashes (PROTOCOL §4), so normalise before sending.
+        # WAHA does not strip "+", spaces or dashes (WAHA.md §4), so normalise before sending.
         body: dict[str, Any] = {
             "session": validate_session_name(session),
             "chatId": normalize_chat_id(chat_id),
@@ -380,7 +380,7 @@ class MessageCalls(Transport):
     def _send(
         self, operation: str, body: dict[str, Any], message_id: str | None, timeout: Timeout | None
     ) -> SentMessage:
-        # Send bodies are engine-specific and sometimes empty (PROTOCOL §4); an unreadable
+        # Send bodies are engine-specific and sometimes empty (WAHA.md §4); an unreadable
         # body must not turn a delivered message into a failure.
         data = self._call(operation, json_body=body, timeout=timeout, reader=_json_lenient)
         return normalize_send_response(data, pregenerated_id=message_id)
@@ -388,7 +388,7 @@ class MessageCalls(Transport):
 
 def _file_payload(file: Mapping[str, Any]) -> dict[str, Any]:
     # Send endpoints have no validation pipe: a malformed file becomes an engine 500 that
-    # echoes the whole body (PROTOCOL §4), so check the shape here.
+    # echoes the whole body (WAHA.md §4), so check the shape here.
     if not isinstance(file, Mapping) or not isinstance(file.get("mimetype"), str):
         raise ValueError("file needs a mimetype")
     has_url, has_data = isinstance(file.get("url"), str), isinstance(file.get("data"), str)

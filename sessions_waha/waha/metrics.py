@@ -15,7 +15,7 @@ __all__ = ["OUTCOMES", "REQUEST_DURATION", "REQUEST_ERRORS", "observe"]
 # "invalid": a 2xx WAHA answer the client could not use, or a download over its cap.
 OUTCOMES = ("ok", "rejected", "timeout", "unreachable", "invalid")
 
-# Sends and auth/qr can legitimately block ~15 s inside WAHA (PROTOCOL §9.2), so the
+# Sends and auth/qr can legitimately block ~15 s inside WAHA (WAHA.md §9.2), so the
 # buckets reach past that.
 _BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0)
 

@@ -11,8 +11,8 @@ class SentMessage:
 
     ``message_id`` is what to store and correlate on: the pre-generated id when the caller
     passed one, else the serialized id (``true_<chat>_<waId>``) found in the response, else
-    ``None`` (some WEBJS builds answer with an empty body, PROTOCOL §4). ``wa_id`` is the
-    bare WhatsApp id inside it, the part acks agree on even for groups (PROTOCOL §9.7).
+    ``None`` (some WEBJS builds answer with an empty body, WAHA.md §4). ``wa_id`` is the
+    bare WhatsApp id inside it, the part acks agree on even for groups (WAHA.md §9.7).
     ``serialized_id`` is the full id read from the response, when there was one.
     ``raw_status`` is the engine's own delivery field (NOWEB ``status`` like ``"PENDING"``,
     or WEBJS ``ackName``/``ack``), informational only.
@@ -26,7 +26,7 @@ class SentMessage:
 
 @dataclass(frozen=True, slots=True)
 class NumberCheck:
-    """Answer of ``check-exists``: send to ``chat_id``, not the typed number (PROTOCOL §9.6)."""
+    """Answer of ``check-exists``: send to ``chat_id``, not the typed number (WAHA.md §9.6)."""
 
     exists: bool
     chat_id: str | None
@@ -34,7 +34,7 @@ class NumberCheck:
 
 @dataclass(frozen=True, slots=True)
 class MediaFile:
-    """A media file downloaded from WAHA's ``/api/files/`` (PROTOCOL §6)."""
+    """A media file downloaded from WAHA's ``/api/files/`` (WAHA.md §6)."""
 
     content: bytes
     mimetype: str

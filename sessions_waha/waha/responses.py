@@ -36,7 +36,7 @@ def wa_id_of(message_id: str) -> str:
     """Return the bare WhatsApp id of ``{fromMe}_{chatId}_{waId}[_{participant}]``.
 
     Acks and send responses can disagree on the chat or participant part of group ids
-    (PROTOCOL §4, issue #1464), so correlation also works on this third segment. A value
+    (WAHA.md §4, issue #1464), so correlation also works on this third segment. A value
     without ``_`` is already bare (``new-message-id`` returns bare ids).
     """
     parts = message_id.split("_")
@@ -46,7 +46,7 @@ def wa_id_of(message_id: str) -> str:
 
 
 def extract_message_id(body: Any) -> str | None:
-    """Find the serialized message id in any known send response shape (PROTOCOL §4, §9.7)."""
+    """Find the serialized message id in any known send response shape (WAHA.md §4, §9.7)."""
     if not isinstance(body, dict):
         return None
     identifier = body.get("id")
@@ -73,7 +73,7 @@ def normalize_send_response(body: Any, *, pregenerated_id: str | None = None) ->
                 raw_status = value
                 break
     message_id: str | None = serialized
-    # The caller stored a pre-generated id before sending (PROTOCOL §9.7); keep it even when
+    # The caller stored a pre-generated id before sending (WAHA.md §9.7); keep it even when
     # the response carries the same waId in serialized form. Only an engine that ignored
     # the id (WEBJS has no pre-generated ids) makes the response's id win, since acks will
     # carry that one.
@@ -104,7 +104,7 @@ def _id_from_baileys_key(key: dict[str, Any]) -> str | None:
 
 
 def _to_c_us(jid: str) -> str:
-    # WAHA ids use @c.us where Baileys says @s.whatsapp.net (PROTOCOL §4, buildMessageId()).
+    # WAHA ids use @c.us where Baileys says @s.whatsapp.net (WAHA.md §4, buildMessageId()).
     if jid.endswith("@s.whatsapp.net"):
         jid = _DEVICE_SUFFIX.sub("@", jid)
         return jid[: -len("@s.whatsapp.net")] + "@c.us"
@@ -114,7 +114,7 @@ def _to_c_us(jid: str) -> str:
 def parse_error_body(status_code: int, content: bytes, content_type: str = "") -> tuple[str, Any]:
     """Return ``(message, body)`` for an error answer, dropping echoed requests.
 
-    Two JSON shapes exist (PROTOCOL §4, §9.4): WAHA's status wait
+    Two JSON shapes exist (WAHA.md §4, §9.4): WAHA's status wait
     ``{error, session, status, expected}`` without ``statusCode``, and NestJS
     ``{message, error, statusCode}`` where ``message`` may be a list. A 500 comes from
     ``AllExceptionsFilter`` and echoes the whole request (text, base64 media): only
@@ -167,7 +167,7 @@ def build_rejection(
         return WahaNotFound(status_code, body, message, **common)
     if status_code == 422 and isinstance(body, dict):
         if isinstance(body.get("session"), str) and "statusCode" not in body:
-            # Status-wait or unknown-session shape: both lack statusCode (PROTOCOL §4).
+            # Status-wait or unknown-session shape: both lack statusCode (WAHA.md §4).
             status = body.get("status")
             expected = body.get("expected")
             return WahaSessionNotReady(

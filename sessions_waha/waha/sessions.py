@@ -1,4 +1,4 @@
-"""The WAHA client's session calls: the server, sessions and their lifecycle, pairing (PROTOCOL §2, §3, §7)."""
+"""The WAHA client's session calls: the server, sessions and their lifecycle, pairing (WAHA.md §2, §3, §7)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from .transport import (
 class SessionCalls(Transport):
     """The server's health and version, its sessions and their lifecycle, and pairing a phone."""
 
-    # Health (PROTOCOL §7)
+    # Health (WAHA.md §7)
 
     def ping(self, *, timeout: Timeout | None = None) -> bool:
         """Liveness: ``GET /ping``. True when WAHA answers; raises ``WahaError`` otherwise."""
@@ -33,7 +33,7 @@ class SessionCalls(Transport):
         """``{"version","engine","tier",...}`` of the server."""
         return self._call("server_version", timeout=timeout, reader=_json_object)
 
-    # Sessions (PROTOCOL §2)
+    # Sessions (WAHA.md §2)
 
     def sessions_list(
         self, *, all: bool = True, timeout: Timeout | None = None
@@ -60,7 +60,7 @@ class SessionCalls(Transport):
     ) -> dict[str, Any] | None:
         """Create a session; ``WahaAlreadyExists`` if the name is taken (update or start it)."""
         validate_session_name(name)
-        # "start" is always explicit: the docs default it to true, the code to false (PROTOCOL §2).
+        # "start" is always explicit: the docs default it to true, the code to false (WAHA.md §2).
         body: dict[str, Any] = {"name": name, "start": bool(start)}
         if config is not None:
             body["config"] = dict(config)
@@ -89,7 +89,7 @@ class SessionCalls(Transport):
 
     def session_start(self, *, name: str, timeout: Timeout | None = None) -> dict[str, Any] | None:
         """Start a session; returns ``None`` when it was already running."""
-        # Core answers 422 "already started" where the docs promise idempotence (PROTOCOL §2, §9.3).
+        # Core answers 422 "already started" where the docs promise idempotence (WAHA.md §2, §9.3).
         return self._call(
             "session_start",
             session=name,
@@ -114,7 +114,7 @@ class SessionCalls(Transport):
 
     def session_me(self, *, name: str, timeout: Timeout | None = None) -> dict[str, Any] | None:
         """The paired account (``{"id","pushName",...}``) or ``None`` if unpaired or stopped."""
-        # Unpaired answers null; a stopped session answers 404 in Core (PROTOCOL §3).
+        # Unpaired answers null; a stopped session answers 404 in Core (WAHA.md §3).
         me = self._call(
             "session_me",
             session=name,
@@ -124,7 +124,7 @@ class SessionCalls(Transport):
         )
         return me if isinstance(me, dict) else None
 
-    # Pairing (PROTOCOL §3)
+    # Pairing (WAHA.md §3)
 
     def qr_png(self, *, name: str, timeout: Timeout | None = None) -> bytes:
         """The current QR code as PNG bytes; ``WahaSessionNotReady`` outside ``SCAN_QR_CODE``."""
@@ -139,7 +139,7 @@ class SessionCalls(Transport):
 
     def qr_base64(self, *, name: str, timeout: Timeout | None = None) -> dict[str, str]:
         """The QR code as ``{"mimetype": "image/png", "data": "<base64>"}``."""
-        # WAHA switches to JSON only for exactly "Accept: application/json" (PROTOCOL §3).
+        # WAHA switches to JSON only for exactly "Accept: application/json" (WAHA.md §3).
         data = self._call(
             "qr_base64",
             session=name,
@@ -163,7 +163,7 @@ class SessionCalls(Transport):
 
     def request_code(self, *, name: str, phone_number: str, timeout: Timeout | None = None) -> str:
         """Ask for a pairing code (``"ABCD-ABCD"``) to link by phone number instead of QR."""
-        # International digits without "+"; "method" stays unset, NOWEB rejects it (PROTOCOL §3).
+        # International digits without "+"; "method" stays unset, NOWEB rejects it (WAHA.md §3).
         data = self._call(
             "request_code",
             session=name,

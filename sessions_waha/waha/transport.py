@@ -39,7 +39,7 @@ T = TypeVar("T")
 # Slightly above a multiple of 3 s, the TCP retransmission window, as requests suggests.
 DEFAULT_CONNECT_TIMEOUT = 3.05
 # Sends and auth/qr wait up to ~15 s for the session inside WAHA before answering 422
-# (PROTOCOL §3, §4, §9.2); a shorter read timeout would turn that answer into a timeout.
+# (WAHA.md §3, §4, §9.2); a shorter read timeout would turn that answer into a timeout.
 DEFAULT_READ_TIMEOUT = 20.0
 DEFAULT_MAX_MEDIA_BYTES = 64 * 1024 * 1024
 # One pool per WAHA origin, big enough for a worker's threads or a gevent pool.
@@ -54,7 +54,7 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def validate_session_name(name: object) -> str:
     """Return ``name`` if WAHA accepts it as a session name, else raise ``InvalidSessionName``.
 
-    WAHA validates names only on create and uses them unescaped in paths (PROTOCOL §2), so
+    WAHA validates names only on create and uses them unescaped in paths (WAHA.md §2), so
     checking everywhere also keeps odd characters out of our URLs.
     """
     if not isinstance(name, str) or not _SESSION_NAME.match(name):
@@ -77,7 +77,7 @@ class _Secret:
 def _new_http_session() -> requests.Session:
     http = requests.Session()
     # No urllib3 retries: a resent POST /api/sendText is a duplicate WhatsApp message, and
-    # retry policy (backoff, reconciling timed-out sends, PROTOCOL §9.7) is the caller's.
+    # retry policy (backoff, reconciling timed-out sends, WAHA.md §9.7) is the caller's.
     adapter = HTTPAdapter(
         pool_connections=POOL_SIZE,
         pool_maxsize=POOL_SIZE,
@@ -105,7 +105,7 @@ class Transport:
     ) -> None:
         self.base_url = _normalize_base_url(base_url)
         if not api_key:
-            # An empty key makes WAHA generate a random one at each start (PROTOCOL §1).
+            # An empty key makes WAHA generate a random one at each start (WAHA.md §1).
             raise ValueError("api_key is required")
         self._api_key = _Secret(api_key)
         self.connect_timeout = connect_timeout

@@ -71,7 +71,7 @@ OPTIONAL_GUNICORN = {
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 PROCFILE_SERVICES = ("web", "worker", "beat")
 
-# PROTOCOL.md §1: with one of these WAHA generates a new random key on every start.
+# WAHA.md §1: with one of these WAHA generates a new random key on every start.
 WAHA_COMMON_KEYS = {
     "",
     "123",

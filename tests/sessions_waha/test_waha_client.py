@@ -1,6 +1,6 @@
 """Unit tests of the WAHA HTTP client: sessions, QR, sending, auth header, pooling.
 
-WAHA's answers are faked with ``responses`` using the bodies PROTOCOL.md documents; no
+WAHA's answers are faked with ``responses`` using the bodies docs/WAHA.md documents; no
 Django and no database are involved.
 """
 
@@ -36,7 +36,7 @@ def sent_json(call) -> dict:
     return json.loads(call.request.body)
 
 
-# --- auth header, timeouts, pooling (PROTOCOL §1, §9.1, §9.2) -------------------------
+# --- auth header, timeouts, pooling (WAHA.md §1, §9.1, §9.2) -------------------------
 
 
 def test_api_key_travels_as_header_never_in_query(waha, client):
@@ -145,12 +145,12 @@ def test_bad_base_url_is_refused(base_url):
 
 
 def test_empty_api_key_is_refused():
-    # WAHA would replace an empty key with a random one at each start (PROTOCOL §1).
+    # WAHA would replace an empty key with a random one at each start (WAHA.md §1).
     with pytest.raises(ValueError, match="api_key"):
         WahaClient(BASE, "")
 
 
-# --- health (PROTOCOL §7) --------------------------------------------------------------
+# --- health (WAHA.md §7) --------------------------------------------------------------
 
 
 def test_server_version(waha, client):
@@ -166,7 +166,7 @@ def test_server_version(waha, client):
     assert client.server_version() == body
 
 
-# --- sessions (PROTOCOL §2) ------------------------------------------------------------
+# --- sessions (WAHA.md §2) ------------------------------------------------------------
 
 
 def test_session_create_sends_start_true_explicitly(waha, client):
@@ -318,7 +318,7 @@ def test_session_me_none_when_stopped(waha, client):
     assert client.session_me(name="default") is None
 
 
-# --- QR and pairing (PROTOCOL §3) ------------------------------------------------------
+# --- QR and pairing (WAHA.md §3) ------------------------------------------------------
 
 
 def test_qr_png_returns_bytes(waha, client):
@@ -384,7 +384,7 @@ def test_request_code_sends_digits_without_plus(waha, client):
     assert client.request_code(name="default", phone_number="+1 213-213-2130") == "ABCD-ABCD"
 
 
-# --- sending (PROTOCOL §4) -------------------------------------------------------------
+# --- sending (WAHA.md §4) -------------------------------------------------------------
 
 NOWEB_SEND = {
     "key": {"remoteJid": "111111111@s.whatsapp.net", "fromMe": True, "id": "3EB08A68AAAA"},
@@ -554,7 +554,7 @@ def test_send_voice_converts_by_default(waha, client):
     ],
 )
 def test_malformed_file_is_refused_before_sending(waha, client, file):
-    # Sends have no validation pipe in WAHA: a bad body becomes an engine 500 (PROTOCOL §4).
+    # Sends have no validation pipe in WAHA: a bad body becomes an engine 500 (WAHA.md §4).
     with pytest.raises(ValueError, match="file needs"):
         client.send_image(session="default", chat_id="111111111", file=file)
 
@@ -637,7 +637,7 @@ def test_supports_pregenerated_ids_follows_engine():
     assert not WahaClient(BASE, API_KEY, engine="WEBJS").supports_pregenerated_ids
 
 
-# --- check-exists (PROTOCOL §4, §9.6) --------------------------------------------------
+# --- check-exists (WAHA.md §4, §9.6) --------------------------------------------------
 
 
 def test_check_exists_true_returns_wahas_chat_id(waha, client):

@@ -1,4 +1,4 @@
-"""Phone number / chat id normalisation and message id helpers (PROTOCOL §4, §9.5, §9.7)."""
+"""Phone number / chat id normalisation and message id helpers (WAHA.md §4, §9.5, §9.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Error handling of the WAHA client: every error body of PROTOCOL.md, transport failures,
+"""Error handling of the WAHA client: every error body of docs/WAHA.md, transport failures,
 secrecy of the API key and echoed requests, logging and metrics."""
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def test_errors_name_the_call(waha, client):
     assert str(caught.value).startswith("POST /api/sendText: ")
 
 
-# --- the API key never leaks (PROTOCOL §9.10) ------------------------------------------
+# --- the API key never leaks (WAHA.md §9.10) ------------------------------------------
 
 KEY_ECHOING_FAILURES = [
     pytest.param(

@@ -1,5 +1,5 @@
 """download_media: only this client's WAHA gets the API key, and downloads are capped
-(PROTOCOL §6, §9.9)."""
+(WAHA.md §6, §9.19)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_same_origin_media_is_downloaded_with_the_key(waha, client):
 
 
 def test_localhost_origin_reported_by_waha_is_rewritten_onto_base_url(waha, client):
-    # WAHA builds media URLs from WAHA_BASE_URL, default http://localhost:3000 (PROTOCOL §6).
+    # WAHA builds media URLs from WAHA_BASE_URL, default http://localhost:3000 (WAHA.md §6).
     waha.get(f"{BASE}/api/files/default/AAAA.ogg", body=b"OggS", content_type="audio/ogg")
     media = client.download_media(url="http://localhost:3000/api/files/default/AAAA.ogg")
     assert media.content == b"OggS" and waha.calls[0].request.url.startswith(BASE + "/")

@@ -1,4 +1,4 @@
-"""Auth (PROTOCOL §1), health and server endpoints (§7)."""
+"""Auth (WAHA.md §1), health and server endpoints (§7)."""
 
 from __future__ import annotations
 

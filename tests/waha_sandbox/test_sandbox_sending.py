@@ -1,4 +1,4 @@
-"""Sending: engine-specific shapes, ids, failures and acks (PROTOCOL §4, §5.5)."""
+"""Sending: engine-specific shapes, ids, failures and acks (WAHA.md §4, §5.5)."""
 
 from __future__ import annotations
 

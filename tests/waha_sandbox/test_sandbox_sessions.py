@@ -1,4 +1,4 @@
-"""Session CRUD, lifecycle and session.status webhooks (PROTOCOL §2, §5.5)."""
+"""Session CRUD, lifecycle and session.status webhooks (WAHA.md §2, §5.5)."""
 
 from __future__ import annotations
 

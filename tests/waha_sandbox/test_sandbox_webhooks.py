@@ -1,4 +1,4 @@
-"""Webhook delivery: envelope, headers, HMAC, retries, filters (PROTOCOL §5)."""
+"""Webhook delivery: envelope, headers, HMAC, retries, filters (WAHA.md §5)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ ENVELOPE_KEYS = ["id", "timestamp", "event", "session", "metadata", "me", "paylo
 
 
 def sign(key: str, body: bytes) -> str:
-    """The receiver-side check from PROTOCOL §9: HMAC-SHA512 over the raw bytes, hex."""
+    """The receiver-side check from WAHA.md §9.11: HMAC-SHA512 over the raw bytes, hex."""
     return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
 
 

@@ -20,9 +20,9 @@ from webhooks.services import receive
 
 pytestmark = pytest.mark.security
 
-PROTOCOL_VECTOR_BODY = b'{"event":"message","session":"default","engine":"WEBJS"}'
-PROTOCOL_VECTOR_KEY = "my-secret-key"
-PROTOCOL_VECTOR_HMAC = ("208f8a55dde9e05519e898b10b89bf0d0b3b0fdf11fdbf09b6b90476301b98d8"
+WAHA_VECTOR_BODY = b'{"event":"message","session":"default","engine":"WEBJS"}'
+WAHA_VECTOR_KEY = "my-secret-key"
+WAHA_VECTOR_HMAC = ("208f8a55dde9e05519e898b10b89bf0d0b3b0fdf11fdbf09b6b90476301b98d8"
                         "097c462b2b17a6ce93b6b47a136cf2e78a33a63f6752c2c1631777076153fa89")
 
 
@@ -40,18 +40,18 @@ def sample(name: str, **labels) -> float:
 
 
 def test_protocol_hmac_test_vector():
-    assert receive.signature_for(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY) == PROTOCOL_VECTOR_HMAC
-    assert receive.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY,
-                                    signature=PROTOCOL_VECTOR_HMAC)
-    assert receive.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY,
-                                    signature=PROTOCOL_VECTOR_HMAC.upper())
+    assert receive.signature_for(key=WAHA_VECTOR_KEY, body=WAHA_VECTOR_BODY) == WAHA_VECTOR_HMAC
+    assert receive.signature_valid(key=WAHA_VECTOR_KEY, body=WAHA_VECTOR_BODY,
+                                    signature=WAHA_VECTOR_HMAC)
+    assert receive.signature_valid(key=WAHA_VECTOR_KEY, body=WAHA_VECTOR_BODY,
+                                    signature=WAHA_VECTOR_HMAC.upper())
 
 
-@pytest.mark.parametrize("signature", [None, "", PROTOCOL_VECTOR_HMAC[:-1] + "0", PROTOCOL_VECTOR_HMAC[:64],
-                                       "zz" * 64, "é" * 128, PROTOCOL_VECTOR_HMAC + " x"])
+@pytest.mark.parametrize("signature", [None, "", WAHA_VECTOR_HMAC[:-1] + "0", WAHA_VECTOR_HMAC[:64],
+                                       "zz" * 64, "é" * 128, WAHA_VECTOR_HMAC + " x"])
 def test_signature_check_rejects_anything_else(signature):
-    assert not receive.signature_valid(key=PROTOCOL_VECTOR_KEY, body=PROTOCOL_VECTOR_BODY, signature=signature)
-    assert not receive.signature_valid(key="other-key", body=PROTOCOL_VECTOR_BODY, signature=PROTOCOL_VECTOR_HMAC)
+    assert not receive.signature_valid(key=WAHA_VECTOR_KEY, body=WAHA_VECTOR_BODY, signature=signature)
+    assert not receive.signature_valid(key="other-key", body=WAHA_VECTOR_BODY, signature=WAHA_VECTOR_HMAC)
 
 
 def test_valid_event_is_stored_and_answered_200(public_client, acme, acme_routed):

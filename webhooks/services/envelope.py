@@ -1,4 +1,4 @@
-"""A WAHA webhook envelope (PROTOCOL §5.4): parsed, checked and cleaned for storing.
+"""A WAHA webhook envelope (WAHA.md §5.4): parsed, checked and cleaned for storing.
 
 The receiver parses every body with ``envelope_parse`` (after the signature header is known to be present),
 and the applier reads stored events back as ``Envelope``.
@@ -41,7 +41,7 @@ def _clean(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Envelope:
-    """A parsed WAHA envelope (PROTOCOL §5.4) and the JSON text to store for it."""
+    """A parsed WAHA envelope (WAHA.md §5.4) and the JSON text to store for it."""
 
     data: dict[str, Any]
     stored_json: str

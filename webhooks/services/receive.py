@@ -64,7 +64,7 @@ logger = logging.getLogger("webhooks")
 DUPLICATE = "duplicate"
 # Stored; the applier (a Celery task kicked after the insert) applies it.
 ACCEPTED = "accepted"
-# WAHA's session-name rule (PROTOCOL §2): anything else cannot be one of ours.
+# WAHA's session-name rule (WAHA.md §2): anything else cannot be one of ours.
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,54}$")
 
 
@@ -103,7 +103,7 @@ class PayloadTooLarge(ServiceError):
 
 
 def signature_for(*, key: str, body: bytes) -> str:
-    """Lower-case hex HMAC-SHA512 of the exact body bytes (PROTOCOL §5.3)."""
+    """Lower-case hex HMAC-SHA512 of the exact body bytes (WAHA.md §5.3)."""
     return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
 
 
