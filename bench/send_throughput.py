@@ -109,11 +109,11 @@ def main() -> None:
             script.write(LUA % (session, args.recipients))
         # A fresh worker's first sends import what they use (JWT, Celery), prepare statements and fill the empty
         # tables' first pages; the warm-up keeps that out of the first round, which it otherwise dragged down.
-        for url, credential, script_name in [("/health", {}, None)] + [
-                ("/messages/send", credential, script.name) for credential in credentials.values()]:
-            if args.warmup:
-                wrk(env["web"] + url, connections=args.connections, seconds=args.warmup, script=script_name,
-                    headers={**headers, **credential})
+        warmups = [("/health", {}, None)] + [("/messages/send", credential, script.name)
+                                              for credential in credentials.values()]
+        for url, credential, script_name in warmups if args.warmup else []:
+            wrk(env["web"] + url, connections=args.connections, seconds=args.warmup, script=script_name,
+                headers={**headers, **credential})
         rounds = []
         for _ in range(args.rounds):
             health = measured(lambda: wrk(env["web"] + "/health", connections=args.connections,
