@@ -9,7 +9,8 @@ again, due now, with a whole new schedule.
 The database is the source of truth. A task only says "deliver this
 endpoint's due events" (``events.kick.deliveries_kick``); the drainer claims due rows by
 pushing their ``next_attempt_at`` a lease ahead (``FOR UPDATE SKIP LOCKED``),
-sends them, and records every outcome in one statement. A worker killed
+sends them, and records every outcome in one statement (holding the endpoint's
+row, so that a delete waits for it: ``events.locks``). A worker killed
 mid-delivery leaves its claimed rows to come due again when the lease ends,
 and the beat sweep (``events.sweep``) kicks every endpoint with due rows, so a
 lost task, a dead worker or a Redis restart delays a delivery and never loses
@@ -43,7 +44,7 @@ from django.utils import timezone
 
 from core.db.ids import RowId
 from core.transitions import Move, TransitionTable
-from events import kick, metrics, render, sender, url_rules
+from events import kick, locks, metrics, render, sender, url_rules
 from events.models import Attempt, Delivery, DeliveryStatus, Endpoint, Event, event_public_id
 
 logger = logging.getLogger("events.delivery")
@@ -220,8 +221,9 @@ def _next_step(outcome: Outcome) -> tuple[str, datetime | None]:
     return PENDING, outcome.attempted_at + timedelta(seconds=delay)
 
 
-def _record(endpoint: Endpoint, outcomes: list[Outcome]) -> None:
-    """Every outcome in one statement (the deliveries and their attempt rows), then the endpoint's health."""
+def _record(endpoint: Endpoint, outcomes: list[Outcome]) -> bool:
+    """Every outcome in one statement (the deliveries and their attempt rows), then the endpoint's health;
+    False when the endpoint was deleted meanwhile (its deliveries went with it: nothing to record)."""
     rows = []
     for outcome in outcomes:
         status, next_at = _next_step(outcome)
@@ -241,6 +243,11 @@ def _record(endpoint: Endpoint, outcomes: list[Outcome]) -> None:
     values = ", ".join(["(%s::uuid, %s, %s::timestamptz, %s::timestamptz, %s::int, %s, %s, %s::int)"] * len(rows))
     delivery_table, attempt_table = Delivery._meta.db_table, Attempt._meta.db_table
     with transaction.atomic():
+        if not locks.endpoint_hold(endpoint.pk):
+            logger.info(
+                "event.outcomes_dropped endpoint_id=%s count=%s reason=endpoint_deleted", endpoint.pk, len(outcomes)
+            )
+            return False
         with connection.cursor() as cursor:
             # Only a delivery still pending takes the outcome: one disabled or replayed meanwhile keeps what that
             # did (its attempt is logged all the same).
@@ -266,6 +273,7 @@ def _record(endpoint: Endpoint, outcomes: list[Outcome]) -> None:
         _endpoint_health(endpoint, outcomes)
     for outcome, row in zip(outcomes, rows, strict=True):
         _observe(endpoint, outcome, status=row[1])
+    return True
 
 
 def _observe(endpoint: Endpoint, outcome: Outcome, *, status: str) -> None:
@@ -385,7 +393,8 @@ def endpoint_drain(*, schema_name: str, endpoint_id: str, tenant: str) -> DrainR
             if not claimed:
                 break
             outcomes = _send_all(endpoint, claimed, tenant=tenant)
-            _record(endpoint, outcomes)
+            if not _record(endpoint, outcomes):
+                return result
             result.attempted += len(outcomes)
             all_failed = not any(o.answer.delivered for o in outcomes)
             if all_failed:

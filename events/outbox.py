@@ -9,8 +9,9 @@ An event is written only when an enabled endpoint subscribes to its type, and
 the test for that is part of the same statement (``WHERE EXISTS``), so a
 tenant without endpoints pays one index probe on a tiny table, in a statement
 it runs anyway, and never a stale in-process answer. Each subscribed endpoint
-gets its ``Delivery`` row in the same statement, and the endpoints are kicked
-after commit (``events.kick.deliveries_kick``).
+gets its ``Delivery`` row in the same statement, holding the endpoint's row
+until commit so that a delete of it meanwhile waits (``events.locks``), and the
+endpoints are kicked after commit (``events.kick.deliveries_kick``).
 
 Message events written in SQL keep the message's row as it is right after the
 change (``row``, without ``attempt_log``); the worker renders the API's view
@@ -29,6 +30,7 @@ from django.utils import timezone
 
 from core.db.ids import RowId
 from events import kick
+from events.locks import HOLD_ENDPOINT_ROWS_SQL, endpoints_hold
 from events.models import ALL_EVENTS, Delivery, DeliveryStatus, Endpoint, Event, EventType
 
 logger = logging.getLogger("events")
@@ -81,6 +83,7 @@ def outbox_ctes(
             SELECT {UUID7_SQL}, ev.id, e.id, ev.type, ev.created_at, '{DeliveryStatus.PENDING}', 0, 0,
                    ev.created_at, '', ''
               FROM events_written ev JOIN {tables["endpoint"]} e ON {subscribed_sql("ev.type")}
+               {HOLD_ENDPOINT_ROWS_SQL}
             RETURNING endpoint_id)"""  # noqa: S608 - our tables and fragments; values are parameters  # nosec B608
 
 
@@ -114,13 +117,12 @@ def event_record(*, type: str, data: dict[str, Any], endpoint_ids: Sequence[RowI
     ``endpoint_ids`` delivers to exactly those endpoints whatever they subscribe to (the ``ping`` of
     ``POST /webhooks/endpoints/{id}/test``).
     """
-    endpoints = (
-        Endpoint.objects.filter(pk__in=endpoint_ids)
-        if endpoint_ids is not None
-        else (Endpoint.objects.filter(enabled=True, events__overlap=[type, ALL_EVENTS]))
-    )
     with transaction.atomic():
-        targets = list(endpoints.values_list("pk", flat=True))
+        targets = (
+            endpoints_hold(where_sql="e.id = ANY(%s::uuid[])", params=[[str(pk) for pk in endpoint_ids]])
+            if endpoint_ids is not None
+            else endpoints_hold(where_sql=subscribed_sql("%s::varchar"), params=[type])
+        )
         if not targets:
             return None
         now = timezone.now()

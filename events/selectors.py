@@ -18,10 +18,13 @@ def endpoint_list() -> QuerySet[Endpoint]:
     return Endpoint.objects.all()
 
 
+ENDPOINT_NOT_FOUND = "No webhook endpoint with this id."
+
+
 def endpoint_get(*, endpoint_id: RowId) -> Endpoint:
     endpoint = Endpoint.objects.filter(pk=endpoint_id).first()
     if endpoint is None:
-        raise NotFound("No webhook endpoint with this id.")
+        raise NotFound(ENDPOINT_NOT_FOUND)
     return endpoint
 
 

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.db.ids import RowId
-from core.problems import Conflict
-from events import delivery, outbox, url_rules
+from core.problems import Conflict, NotFound
+from events import delivery, outbox, selectors, url_rules
 from events.models import Delivery, DeliveryStatus, Endpoint, Event, EventType
 
 logger = logging.getLogger("events")
@@ -73,8 +73,16 @@ def endpoint_update(*, endpoint: Endpoint, changes: dict[str, Any]) -> Endpoint:
 
 
 def endpoint_delete(*, endpoint: Endpoint) -> None:
-    """Delete the endpoint with its deliveries (the events stay for the other endpoints)."""
-    endpoint.delete()
+    """Delete the endpoint with its deliveries and their attempts (the events stay for the other endpoints).
+
+    The row is locked ``FOR UPDATE`` before the cascade is collected: a fan-out or a delivery attempt being
+    written now is waited for and deleted too, and none can start before the commit (``events.locks``).
+    """
+    with transaction.atomic():
+        locked = Endpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
+        if locked is None:
+            raise NotFound(selectors.ENDPOINT_NOT_FOUND)  # deleted meanwhile by another request
+        locked.delete()
     logger.info("webhook_endpoint.deleted endpoint_id=%s", endpoint.pk)
 
 
@@ -104,7 +112,8 @@ def endpoint_ping(*, endpoint: Endpoint) -> Delivery:
         endpoint_ids=[endpoint.pk],
         data={"endpoint": str(endpoint.pk), "message": "This is a test event."},
     )
-    assert event is not None
+    if event is None:
+        raise NotFound(selectors.ENDPOINT_NOT_FOUND)  # deleted since the request read it
     return Delivery.objects.select_related("event").get(event=event, endpoint=endpoint)
 
 
