@@ -18,7 +18,7 @@ from accounts.models import User
 from accounts.roles import Role
 from tests.support import TEST_PASSWORD, TEST_TENANTS, TenantClient, tokens_for
 
-pytest_plugins = ["tests.sandbox_fixtures", "tests.e2e_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.e2e_fixtures", "tests.e2e_races"]
 
 
 def _drop_leftover_schemas() -> None:

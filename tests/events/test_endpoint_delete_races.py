@@ -1,11 +1,9 @@
 """Deleting an endpoint while rows under it are being written (``events.locks``): the delete answers 204,
 the writers finish without an error, and nothing is left behind.
 
-The rows are committed (the e2e tenant), the delete goes through gunicorn and
-the writers are the real functions, each on its own thread and connection. A
-second PostgreSQL session holds one row to pause whichever side must go first,
-and every step waits on PostgreSQL's own view of who blocks whom
-(``pg_blocking_pids``), never on a sleep.
+The delete goes through gunicorn and the writers are the real functions, each
+on its own thread and connection (``tests/e2e_races.py``: the pauser holds one
+row to pause whichever side must go first).
 
 Django's foreign keys are checked at commit, so without the rule each race ends
 in a failed commit: the delete's (a 500, seen in the Schemathesis run) or the
@@ -15,16 +13,13 @@ writer's (a status change rolled back with its event).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
-from django.db import connection
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from events import delivery, outbox, sender
 from events.models import Attempt, Delivery, Endpoint, Event
@@ -32,54 +27,9 @@ from events.services import secret_new
 from messaging.models import Conversation, Direction, Message
 from sessions_waha.models import Session
 from tenants import waha_pool
-from tests.e2e_fixtures import E2E_SLUG
-from tests.support_processes import wait_until
+from tests.e2e_races import in_thread, one_blocked_by
 
 pytestmark = pytest.mark.e2e
-
-SCHEMA = f"t_{E2E_SLUG}"
-
-
-@pytest.fixture
-def e2e_db(e2e, django_db_blocker) -> Iterator[None]:
-    """The test process's own connection, on the e2e tenant's committed rows."""
-    with django_db_blocker.unblock(), schema_context(SCHEMA):
-        yield
-
-
-@pytest.fixture
-def pauser(e2e_db) -> Iterator[psycopg.Connection]:
-    """A second PostgreSQL session in the e2e schema: it locks one row to pause the side that must go first."""
-    settings_dict = connection.settings_dict
-    other = psycopg.connect(
-        host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432, user=settings_dict["USER"],
-        dbname=settings_dict["NAME"], autocommit=True,
-    )
-    other.execute(f'SET search_path TO "{SCHEMA}", public')
-    other.autocommit = False
-    try:
-        yield other
-    finally:
-        other.close()
-
-
-@pytest.fixture
-def threads() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        yield pool
-
-
-def in_thread(pool: ThreadPoolExecutor, work: Callable[[], Any]) -> Future:
-    """``work`` on its own Django connection in the e2e schema (the connection is closed after)."""
-
-    def run() -> Any:
-        try:
-            with schema_context(SCHEMA):
-                return work()
-        finally:
-            connection.close()
-
-    return pool.submit(run)
 
 
 def endpoint_with_a_delivery() -> tuple[Endpoint, Delivery]:
@@ -93,20 +43,6 @@ def endpoint_with_a_delivery() -> tuple[Endpoint, Delivery]:
         event=event, endpoint=endpoint, event_type="ping", created_at=now, next_attempt_at=now + timedelta(hours=1)
     )
     return endpoint, row
-
-
-def blocked_backends(pid: int) -> list[int]:
-    """The backends waiting for a lock that backend ``pid`` holds."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid])
-        return [row[0] for row in cursor.fetchall()]
-
-
-def one_blocked_by(pid: int, what: str) -> int:
-    """Wait until exactly one backend waits for ``pid``; its pid."""
-    assert wait_until(lambda: len(blocked_backends(pid)) == 1, timeout=10), f"{what} never waited"
-    (waiting,) = blocked_backends(pid)
-    return waiting
 
 
 def rows_of(endpoint: Endpoint) -> tuple[int, int, int]:
