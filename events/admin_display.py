@@ -22,6 +22,7 @@ from accounts.roles import EVENT_WEBHOOK_WRITERS
 from core.console.site import status_badge
 from core.problems import ServiceError
 from core.tenancy import in_public_schema
+from core.times import UtcDateTimeField
 from events.models import ALL_EVENTS, Delivery, DeliveryStatus, Endpoint, EventType, event_public_id
 from events.serializers import URL_PATTERN
 
@@ -133,8 +134,8 @@ def time_input(placeholder: str = TIME_PLACEHOLDER) -> forms.DateTimeInput:
 
 
 class ReplayRangeForm(forms.Form):
-    since = forms.DateTimeField(label="From (UTC)", widget=time_input())
-    until = forms.DateTimeField(label="Until (UTC)", widget=time_input("empty: until now"), required=False)
+    since = UtcDateTimeField(label="From (UTC)", widget=time_input())
+    until = UtcDateTimeField(label="Until (UTC)", widget=time_input("empty: until now"), required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

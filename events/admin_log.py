@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from core.console.admin import TenantOnlyAdmin
 from core.problems import ServiceError
 from core.tenancy import in_public_schema
+from core.times import utc_or_none
 from events import selectors, services
 from events.admin_display import (
     TIME_INPUT_FORMAT,
@@ -105,7 +106,7 @@ class EventTypeFilter(admin.SimpleListFilter):
 
 def moment_parse(text: str) -> dt.datetime | None:
     """A time typed in the filter (``2026-05-01T10:15:02``, ``2026-05-01 10:15``, ``2026-05-01``), in
-    the console's time zone unless it names one."""
+    the console's time zone unless it names one, as UTC (``core.times``); None when it is not one."""
     text = text.strip()
     try:
         moment = parse_datetime(text)
@@ -113,9 +114,11 @@ def moment_parse(text: str) -> dt.datetime | None:
             moment = dt.datetime.combine(day, dt.time())
     except ValueError:
         return None
-    if moment is not None and timezone.is_naive(moment):
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
-    return moment
+    return utc_or_none(moment)
 
 
 class TimeRangeFilter(admin.ListFilter):

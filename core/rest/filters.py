@@ -16,6 +16,8 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
+from core.times import UtcDateTimeField
+
 BLANK = "This field may not be blank."
 
 
@@ -47,8 +49,8 @@ class UUIDFilter(filters.UUIDFilter):
         super().__init__(*args, strip=False, error_messages={"invalid": "Must be a valid UUID."}, **kwargs)
 
 
-class _ExactIsoDateTimeField(IsoDateTimeField):
-    """ISO 8601 exactly as sent: Django's field trims spaces first, DRF's does not."""
+class _ExactIsoDateTimeField(UtcDateTimeField, IsoDateTimeField):
+    """ISO 8601 exactly as sent (Django's field trims spaces first, DRF's does not), in UTC."""
 
     default_error_messages = {
         "invalid": "Datetime has wrong format. Use one of these formats instead: "

@@ -313,9 +313,18 @@ def test_the_time_range_form_keeps_the_other_filters(admin_console, log):
     assert 'name="since" value="2026-01-02 03:04:05"' in form  # as the log shows times
 
 
-def test_a_time_that_is_not_one_is_ignored_with_a_warning(admin_console, log):
-    answer = admin_console.get(log_of(log.orders, since="yesterday"))
+@pytest.mark.parametrize("since", ["yesterday", "0001-01-01T00:00:00+01:00"])  # the second has no UTC time
+def test_a_time_that_is_not_one_is_ignored_with_a_warning(admin_console, log, since):
+    answer = admin_console.get(log_of(log.orders, since=since))
     assert "is not a time" in page(answer) and len(listed(answer)) == 4
+
+
+def test_a_time_with_any_iso_offset_filters_by_the_instant_it_names(admin_console, log):
+    # 16:24 behind UTC: ISO 8601 allows it, PostgreSQL's offsets end at ±15:59 (this was a 500).
+    since = log.fresh.created_at - dt.timedelta(minutes=30)
+    far_offset = since.astimezone(dt.timezone(-dt.timedelta(hours=16, minutes=24))).isoformat()
+    found = listed(admin_console.get(log_of(log.orders, since=far_offset)))
+    assert found and found == listed(admin_console.get(log_of(log.orders, since=since.isoformat())))
 
 
 @pytest.mark.parametrize("term", ["event id", "event id lower", "delivery id"])
@@ -442,6 +451,8 @@ def test_admin_replays_what_failed_in_a_time_range(acme, admin_console, log):
         ({"since": "2026-01-02T00:00:00", "until": "2026-01-01T00:00:00"}, "must be later than"),
         ({}, "This field is required."),
         ({"since": "2020-01-01T00:00:00", "until": "2020-01-02T00:00:00"}, "nothing was replayed"),
+        ({"since": "2020-01-01T00:00:00-16:24", "until": "2020-01-02T00:00:00-16:24"}, "nothing was replayed"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "Datetime value out of range."),
     ],
 )
 def test_a_replay_range_that_queues_nothing_says_so(acme, admin_console, log, form, message):

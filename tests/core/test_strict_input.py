@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from accounts.roles import Role
@@ -46,6 +48,25 @@ def test_an_empty_or_invalid_message_filter_is_a_400(admin_client, query):
 def test_an_empty_or_invalid_stats_filter_is_a_400(admin_client, query):
     response = admin_client.get(f"/messages/stats?{query}")
     assert response.status_code == 400 and set(response.json()["errors"]) == {query.split("=")[0]}
+
+
+TIME_PARAMETERS = [
+    ("/messages", "created_after"), ("/messages", "created_before"), ("/messages/stats", "since"),
+    ("/messages/stats", "until"),
+]
+
+
+@pytest.mark.parametrize("path, name", TIME_PARAMETERS)
+def test_a_time_with_an_offset_postgresql_lacks_is_taken_in_utc(admin_client, path, name):
+    # ISO 8601 (and Python) allow offsets up to ±23:59, PostgreSQL only to ±15:59: this one was a 500.
+    response = admin_client.get(f"{path}?{name}={quote('2026-01-01T08:00:00-16:24')}")
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("path, name", TIME_PARAMETERS)
+def test_a_time_that_does_not_exist_in_utc_is_a_400(admin_client, path, name):
+    response = admin_client.get(f"{path}?{name}={quote('0001-01-01T00:00:00+01:00')}")  # 31 Dec of year 0 in UTC
+    assert response.status_code == 400 and response.json()["errors"] == {name: ["Datetime value out of range."]}
 
 
 def test_unknown_query_parameters_are_ignored(admin_client):

@@ -1,6 +1,7 @@
 """GET /messages (filters, cursor), detail, retry, stats, conversations and agent scoping."""
 
 import datetime as dt
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
@@ -55,6 +56,17 @@ def test_list_filters_by_conversation_chat_session_and_time(api, seeded, working
     future = (timezone.now() + dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     assert api.get(f"/messages?created_after={future}").json()["results"] == []
     assert len(api.get(f"/messages?created_before={future}").json()["results"]) == 4
+
+
+@pytest.mark.parametrize("name", ["created_after", "created_before"])
+def test_a_time_filter_with_any_iso_offset_means_the_instant_it_names(api, seeded, name):
+    # 16:24 behind UTC: ISO 8601 allows it, PostgreSQL's offsets end at ±15:59 (this was a 500).
+    instant = seeded[1].created_at
+    far_offset = instant.astimezone(dt.timezone(-dt.timedelta(hours=16, minutes=24))).isoformat()
+    in_utc = instant.astimezone(dt.UTC).isoformat()
+    answers = [api.get(f"/messages?{name}={quote(value)}") for value in (far_offset, in_utc)]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert ids(answers[0]) == ids(answers[1]) and 0 < len(ids(answers[0])) < 4
 
 
 def test_invalid_filters_are_400(api, seeded):
