@@ -24,6 +24,10 @@ Two things a stateless run cannot judge from the schema alone:
     message the decoded bytes must really be a file of that kind and of the
     declared ``mimetype`` (and a declared image, audio or video type must be
     what the bytes are), which only the bytes can tell;
+  * ``url`` (event webhook endpoints): the URL rules (http or https, a host
+    name or address that Django's URL validator takes, and in production a
+    public address, which only DNS can tell; docs/API_GUIDE.md) are stricter
+    than the ``uri`` format;
   * ``sessions`` (API keys): each id must be a live session of this tenant;
   * ``expires_at`` (API keys): the time must be in the future, which no
     schema can state.
@@ -46,6 +50,8 @@ DATA_DEPENDENT_FIELDS = {
     ("POST", "/messages/send"): {"session", "to", "media.url", "media.data"},
     ("POST", "/messages/bulk"): {"session", "media.url", "media.data"},
     ("POST", "/api-keys"): {"sessions", "expires_at"},
+    ("POST", "/webhooks/endpoints"): {"url"},
+    ("PATCH", "/webhooks/endpoints/{endpoint_id}"): {"url"},
 }
 
 

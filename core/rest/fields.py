@@ -13,13 +13,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-# What is left of a string that DRF trims (``str.strip``) when it is not blank: one character that is
-# not whitespace. ECMA's ``\s`` knows neither \x1c-\x1f nor \x85 but does count \ufeff, so the
-# schema pattern spells out Python's reading. Trimming and DRF's blank check already enforce it, so
-# it is only written into the schema (``core.rest.schema.ServiceAutoSchema``), never run again.
-NOT_BLANK_PATTERN = r"[^\s\u001c-\u001f\u0085]|\ufeff"
+# What DRF enforces on text beyond the type and lengths, spelled out for the schema only
+# (``core.rest.schema.ServiceAutoSchema``; the fields already enforce it, nothing runs these):
+# - no U+0000 anywhere: DRF's ``CharField`` refuses it (PostgreSQL cannot store it in text);
+# - for a trimmed field that may not be blank, also one character that ``str.strip`` keeps. ECMA's ``\s``
+#   knows neither \x1c-\x1f nor \x85 but does count \ufeff, so the pattern spells out Python's reading.
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+NOT_BLANK_NO_NUL_PATTERN = r"^[^\u0000]*(?:[^\s\u0000\u001c-\u001f\u0085]|\ufeff)[^\u0000]*$"
 
 
 class _JsonTyped(serializers.Field):
@@ -34,8 +37,16 @@ class _JsonTyped(serializers.Field):
 
 
 def shows_not_blank(field: serializers.Field) -> bool:
-    """Whether the schema should show ``NOT_BLANK_PATTERN`` for ``field`` (a trimmed string that may not be blank)."""
+    """Whether ``field`` is a trimmed string that may not be blank (its schema shows the not-blank rule)."""
     return isinstance(field, StrictCharField) and field.trim_whitespace and not field.allow_blank
+
+
+def schema_pattern(field: serializers.Field) -> str | None:
+    """The pattern that the schema shows for a text ``field`` without a pattern or format of its own: the
+    rules DRF enforces on it that JSON Schema's ``type`` and lengths cannot say."""
+    if not isinstance(field, serializers.CharField) or any(isinstance(v, RegexValidator) for v in field.validators):
+        return None  # not text, or text whose own pattern the schema shows
+    return NOT_BLANK_NO_NUL_PATTERN if shows_not_blank(field) else NO_NUL_PATTERN
 
 
 class StrictCharField(_JsonTyped, serializers.CharField):

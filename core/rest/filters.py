@@ -16,6 +16,7 @@ from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
+from core.rest.fields import NO_NUL_PATTERN
 from core.times import UtcDateTimeField
 
 BLANK = "This field may not be blank."
@@ -69,7 +70,8 @@ class IsoDateTimeFilter(filters.IsoDateTimeFilter):
 
 def text_filter(*, max_length: int, help_text: str, **kwargs: Any) -> filters.CharFilter:
     """A text parameter taken as sent (never trimmed), 1 to ``max_length`` characters, and documented so."""
-    schema = {"type": "string", "minLength": 1, "maxLength": max_length, "description": help_text}
+    schema = {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NO_NUL_PATTERN,
+              "description": help_text}
     text = filters.CharFilter(
         max_length=max_length,
         strip=False,

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from core.rest.fields import NOT_BLANK_PATTERN, shows_not_blank
+from core.rest.fields import schema_pattern
 from core.rest.serializers import Serializer
 
 _EXAMPLE_CODES = {
@@ -100,8 +100,9 @@ class ServiceAutoSchema(AutoSchema):
     def _map_serializer_field(self, field: serializers.Field, direction: str,
                               bypass_extensions: bool = False) -> dict[str, Any]:
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if shows_not_blank(field) and "pattern" not in schema:
-            schema["pattern"] = NOT_BLANK_PATTERN  # the not-blank rule that trimming enforces (core.rest.fields)
+        pattern = schema_pattern(field)
+        if pattern and schema.get("type") == "string" and not {"pattern", "format", "enum"} & set(schema):
+            schema["pattern"] = pattern  # what DRF enforces beyond the type (core.rest.fields)
         return schema
 
     def get_override_parameters(self) -> list[Any]:

@@ -1,4 +1,5 @@
-"""core.rest.negotiation.ContentNegotiation answers exactly as DRF's default negotiation does."""
+"""core.rest.negotiation.ContentNegotiation answers exactly as DRF's default negotiation does, but for an empty
+``?format=`` (a 404, where DRF answers in the default format)."""
 
 from __future__ import annotations
 
@@ -31,10 +32,16 @@ def outcome(negotiation, renderers, accept, query):
 @pytest.mark.parametrize("renderers", [[JSONRenderer()], [PngRenderer(), JSONRenderer()]])
 @pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/json; indent=2", "text/html",
                                     "image/png", "application/*", "text/html, */*;q=0.1", ""])
-@pytest.mark.parametrize("query", ["", "?format=json", "?format=xml", "?page_size=5", "?format="])
+@pytest.mark.parametrize("query", ["", "?format=json", "?format=xml", "?page_size=5"])
 def test_same_answer_as_drf(renderers, accept, query):
     assert outcome(ContentNegotiation(), renderers, accept, query) == outcome(
         DefaultContentNegotiation(), renderers, accept, query)
+
+
+@pytest.mark.parametrize("renderers", [[JSONRenderer()], [PngRenderer(), JSONRenderer()]])
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "image/png"])
+def test_an_empty_format_is_not_found_where_drf_took_it_for_none(renderers, accept):
+    assert outcome(ContentNegotiation(), renderers, accept, "?format=") == "Http404"
 
 
 def test_the_usual_request_does_not_build_the_query_dictionary():

@@ -69,6 +69,13 @@ def test_a_time_that_does_not_exist_in_utc_is_a_400(admin_client, path, name):
     assert response.status_code == 400 and response.json()["errors"] == {name: ["Datetime value out of range."]}
 
 
+@pytest.mark.parametrize("value, status", [("json", 200), ("", 404), ("xml", 404)])
+def test_a_format_is_one_the_endpoint_has(admin_client, value, status):
+    # DRF took an empty ?format= for none and answered 200, where the schema lists the formats there are.
+    response = admin_client.get(f"/messages?format={value}")
+    assert response.status_code == status and response["Content-Type"].endswith("json")
+
+
 def test_unknown_query_parameters_are_ignored(admin_client):
     assert admin_client.get("/messages?colour=blue").status_code == 200
 
