@@ -121,8 +121,8 @@ def delivery_replay(*, delivery_row: Delivery) -> Delivery:
     """Send one delivery again now, with the same ``webhook-id`` and a whole new retry schedule."""
     _require_enabled(delivery_row.endpoint)
     delivery.deliveries_replay(endpoint_id=delivery_row.endpoint_id, delivery_ids=[delivery_row.pk])
-    delivery_row.refresh_from_db()
-    return delivery_row
+    # As it is now; a 404 if it is gone (its event pruned or its endpoint deleted meanwhile).
+    return selectors.delivery_get(delivery_id=delivery_row.pk)
 
 
 def endpoint_replay(
@@ -140,12 +140,13 @@ def events_prune(*, batch: int = 5000) -> int:
     """Delete events older than ``EVENT_RETENTION_DAYS`` (their deliveries and attempts with them), except
     those with a delivery still pending."""
     cutoff = timezone.now() - timedelta(days=settings.EVENT_RETENTION_DAYS)
-    old = list(
-        Event.objects.filter(created_at__lt=cutoff)
-        .exclude(deliveries__status=DeliveryStatus.PENDING)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:batch]
-    )
+    settled = Event.objects.exclude(deliveries__status=DeliveryStatus.PENDING)
+    old = list(settled.filter(created_at__lt=cutoff).order_by("created_at").values_list("pk", flat=True)[:batch])
     if not old:
         return 0
-    return Event.objects.filter(pk__in=old).delete()[1].get(Event._meta.label, 0)
+    with transaction.atomic():
+        # A replay may have made one of their deliveries pending since the read above. With the deliveries
+        # locked, their statuses hold until the commit: ask again, and a replay from now on waits and then
+        # finds the delivery gone.
+        list(Delivery.objects.select_for_update().filter(event_id__in=old).values_list("pk", flat=True))
+        return settled.filter(pk__in=old).delete()[1].get(Event._meta.label, 0)
